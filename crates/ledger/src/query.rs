@@ -1,0 +1,291 @@
+//! Inspect queries and block notices: read-only JSON views of the ledger.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use crate::asset::Asset;
+use crate::error::{ErrorCode, Rejection};
+use crate::ledger::{Block, Ledger, TxLocation};
+use crate::types::{Address, Hash, U256};
+
+fn bad(message: impl Into<String>) -> Rejection {
+    Rejection::new(ErrorCode::InvalidQuery, message)
+}
+
+fn not_found(message: impl Into<String>) -> Rejection {
+    Rejection::new(ErrorCode::NotFound, message)
+}
+
+/// The query string of an inspect path: known keys only, each at most once.
+struct Params(BTreeMap<String, String>);
+
+impl Params {
+    fn parse(query: Option<&str>, allowed: &[&str]) -> Result<Params, Rejection> {
+        let mut map = BTreeMap::new();
+        for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            if !allowed.contains(&k) {
+                return Err(bad(format!("unknown parameter {k:?}; allowed: {}", allowed.join(", "))));
+            }
+            if map.insert(k.to_string(), v.to_string()).is_some() {
+                return Err(bad(format!("parameter {k:?} given twice")));
+            }
+        }
+        Ok(Params(map))
+    }
+
+    fn u64(&self, key: &str, default: u64) -> Result<u64, Rejection> {
+        match self.0.get(key) {
+            None => Ok(default),
+            Some(v) => v.parse().map_err(|_| bad(format!("parameter {key}={v:?} is not an unsigned integer"))),
+        }
+    }
+
+    fn limit(&self, max: u32) -> Result<usize, Rejection> {
+        let limit = self.u64("limit", u64::from(max.min(20)))?;
+        if limit == 0 || limit > u64::from(max) {
+            return Err(bad(format!("limit must be in 1..={max}, got {limit}")));
+        }
+        Ok(limit as usize)
+    }
+}
+
+fn page<T: Clone>(items: &[T], offset: u64, limit: usize) -> &[T] {
+    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(items.len());
+    let end = start.saturating_add(limit).min(items.len());
+    &items[start..end]
+}
+
+impl Ledger {
+    /// Answers an inspect path such as `info`, `balance/0x…`, `block/latest`, `blocks?from=0&limit=5`.
+    /// Never changes state.
+    pub fn query(&self, path: &str) -> Result<Value, Rejection> {
+        let path = path.trim_start_matches('/');
+        let (route, query) = match path.split_once('?') {
+            Some((r, q)) => (r, Some(q)),
+            None => (path, None),
+        };
+        let parts: Vec<&str> = route.split('/').collect();
+        let max = self.config.max_page;
+        match parts.as_slice() {
+            ["info"] => {
+                Params::parse(query, &[])?;
+                Ok(self.info())
+            }
+            ["balance", address] => {
+                Params::parse(query, &[])?;
+                Ok(self.balances(&address.parse()?))
+            }
+            ["balance", address, asset] => {
+                Params::parse(query, &[])?;
+                let (address, asset): (Address, Asset) = (address.parse()?, asset.parse()?);
+                Ok(json!({
+                    "address": address,
+                    "asset": asset,
+                    "confirmed": self.confirmed_balance(&address, &asset).to_string(),
+                    "pending": self.pending_balance(&address, &asset).to_string(),
+                }))
+            }
+            ["block", id] => {
+                let p = Params::parse(query, &["offset", "limit"])?;
+                let block = self.find_block(id)?;
+                Ok(self.block_json(block, p.u64("offset", 0)?, p.limit(max)?))
+            }
+            ["blocks"] => {
+                let p = Params::parse(query, &["from", "limit"])?;
+                let from = p.u64("from", 0)?;
+                let limit = p.limit(max)?;
+                let blocks = page(&self.blocks, from, limit);
+                Ok(json!({
+                    "height": self.height(),
+                    "from": from,
+                    "blocks": blocks.iter().map(header_json).collect::<Vec<_>>(),
+                }))
+            }
+            ["tx", hash] => {
+                Params::parse(query, &[])?;
+                let hash: Hash = hash.parse()?;
+                let (tx, loc) = self.tx(&hash).ok_or_else(|| not_found(format!("no transaction {hash}")))?;
+                let mut v = tx.to_json(&hash);
+                match loc {
+                    TxLocation::Pending(_) => v["status"] = json!("pending"),
+                    TxLocation::Sealed { height, index } => {
+                        v["status"] = json!("sealed");
+                        v["block"] = json!(height);
+                        v["index"] = json!(index);
+                    }
+                }
+                Ok(v)
+            }
+            ["pool"] => {
+                let p = Params::parse(query, &["offset", "limit"])?;
+                let offset = p.u64("offset", 0)?;
+                let txs = page(&self.pool, offset, p.limit(max)?);
+                Ok(json!({
+                    "size": self.pool.len(),
+                    "offset": offset,
+                    "txs": txs.iter().map(|(h, tx)| tx.to_json(h)).collect::<Vec<_>>(),
+                }))
+            }
+            ["supply"] => {
+                let p = Params::parse(query, &["offset", "limit"])?;
+                let offset = p.u64("offset", 0)?;
+                let ids: Vec<u32> = (0..self.assets.len() as u32).collect();
+                let rows: Vec<Value> = page(&ids, offset, p.limit(max)?)
+                    .iter()
+                    .map(|&id| {
+                        let a = &self.assets[id as usize];
+                        json!({"asset": a.asset, "confirmed": a.supply.to_string(), "pending": self.pending_supply_by_id(id).to_string()})
+                    })
+                    .collect();
+                Ok(json!({"assets": self.assets.len(), "offset": offset, "supply": rows}))
+            }
+            ["accounts"] => {
+                let p = Params::parse(query, &["asset", "offset", "limit"])?;
+                let asset: Asset = p.0.get("asset").map_or(Ok(Asset::Coin), |a| a.parse())?;
+                let offset = p.u64("offset", 0)?;
+                let limit = p.limit(max)?;
+                Ok(self.rich_list(asset, offset, limit))
+            }
+            _ => Err(bad(format!(
+                "unknown inspect path {path:?}; try info, balance/<address>[/<asset>], block/<latest|height|hash>, blocks?from=&limit=, tx/<hash>, pool, supply, accounts?asset=&offset=&limit="
+            ))),
+        }
+    }
+
+    fn info(&self) -> Value {
+        let tip = self.tip();
+        json!({
+            "name": "ledger",
+            "height": tip.header.height,
+            "tip_hash": tip.hash,
+            "difficulty": tip.header.difficulty,
+            "total_transactions": self.sealed_txs,
+            "total_addresses": self.addresses,
+            "block_interval": self.config.block_interval,
+            "block_reward": self.config.block_reward.to_string(),
+            "max_block_txs": self.config.max_block_txs,
+            "pool_size": self.pool.len(),
+            "state_root": self.state_root(),
+            "dapp_address": self.dapp,
+            "config_hash": self.config.hash(),
+            "processed_inputs": self.processed_inputs(),
+        })
+    }
+
+    fn balances(&self, address: &Address) -> Value {
+        let mut ids: Vec<u32> =
+            self.slots.range((*address, 0)..=(*address, u32::MAX)).map(|((_, id), _)| *id).collect();
+        ids.extend(self.pending.range((*address, 0)..=(*address, u32::MAX)).map(|((_, id), _)| *id));
+        ids.sort_unstable();
+        ids.dedup();
+        let rows: Vec<Value> = ids
+            .into_iter()
+            .map(|id| {
+                json!({
+                    "asset": self.assets[id as usize].asset,
+                    "confirmed": self.confirmed_by_id(address, id).to_string(),
+                    "pending": self.pending_by_id(address, id).to_string(),
+                })
+            })
+            .collect();
+        json!({"address": address, "balances": rows})
+    }
+
+    fn find_block(&self, id: &str) -> Result<&Block, Rejection> {
+        if id == "latest" {
+            return Ok(self.tip());
+        }
+        if id.starts_with("0x") || id.starts_with("0X") {
+            let hash: Hash = id.parse()?;
+            return self.block_by_hash(&hash).ok_or_else(|| not_found(format!("no block with hash {hash}")));
+        }
+        let height: u64 =
+            id.parse().map_err(|_| bad(format!("block id {id:?} is not latest, a height or a 0x hash")))?;
+        self.block(height)
+            .ok_or_else(|| not_found(format!("no block at height {height}; the tip is {}", self.height())))
+    }
+
+    fn block_json(&self, block: &Block, offset: u64, limit: usize) -> Value {
+        let mut v = header_json(block);
+        v["txs_offset"] = json!(offset);
+        v["txs"] = Value::Array(page(&block.txs, offset, limit).iter().map(|(h, tx)| tx.to_json(h)).collect());
+        v
+    }
+
+    fn rich_list(&self, asset: Asset, offset: u64, limit: usize) -> Value {
+        let mut holders: Vec<(U256, Address)> = match self.asset_ids.get(&asset) {
+            None => Vec::new(),
+            Some(&id) => self
+                .slots
+                .iter()
+                .filter(|((_, a), _)| *a == id)
+                .map(|((address, _), slot)| (self.amounts[*slot as usize], *address))
+                .filter(|(v, _)| !v.is_zero())
+                .collect(),
+        };
+        // Richest first; ties by address, so the order is total and the same on every node.
+        holders.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let rows: Vec<Value> = page(&holders, offset, limit)
+            .iter()
+            .map(|(v, a)| json!({"address": a, "balance": v.to_string()}))
+            .collect();
+        json!({"asset": asset, "holders": holders.len(), "offset": offset, "accounts": rows})
+    }
+
+    /// The notices of a sealed block: the header fields and hash, and the block's transactions
+    /// split over as many parts as needed to keep each payload within `max_bytes`.
+    pub fn block_notices(&self, height: u64, max_bytes: usize) -> Vec<Vec<u8>> {
+        let Some(block) = self.block(height) else { return Vec::new() };
+        let base = |part: usize, parts: usize, txs: &[String]| {
+            let mut v = header_json(block);
+            v["type"] = json!("block");
+            v["part"] = json!(part);
+            v["parts"] = json!(parts);
+            let mut text = serde_json::to_string(&v).unwrap_or_default();
+            // Splice the pre-serialized transactions in, so sizes are measured exactly.
+            text.pop();
+            text.push_str(",\"txs\":[");
+            text.push_str(&txs.join(","));
+            text.push_str("]}");
+            text
+        };
+        let items: Vec<String> = block.txs.iter().map(|(h, tx)| tx.to_json(h).to_string()).collect();
+        // Pack greedily; 40 bytes of slack covers the part counters growing by a few digits.
+        let budget = max_bytes.saturating_sub(base(0, 0, &[]).len() + 40);
+        let mut chunks: Vec<Vec<String>> = vec![Vec::new()];
+        let mut used = 0;
+        for item in items {
+            let cost = item.len() + 1;
+            if used + cost > budget && !chunks.last().is_some_and(Vec::is_empty) {
+                chunks.push(Vec::new());
+                used = 0;
+            }
+            used += cost;
+            if let Some(last) = chunks.last_mut() {
+                last.push(item);
+            }
+        }
+        let parts = chunks.len();
+        chunks.iter().enumerate().map(|(i, txs)| base(i, parts, txs).into_bytes()).collect()
+    }
+}
+
+fn header_json(block: &Block) -> Value {
+    let h = &block.header;
+    json!({
+        "height": h.height,
+        "hash": block.hash,
+        "version": h.version,
+        "prev_hash": h.prev_hash,
+        "tx_root": h.tx_root,
+        "state_root": h.state_root,
+        "timestamp": h.timestamp,
+        "difficulty": h.difficulty,
+        "miner": h.miner,
+        "reward": h.reward.to_string(),
+        "nonce": h.nonce,
+        "tx_count": h.tx_count,
+    })
+}

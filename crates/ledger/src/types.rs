@@ -1,0 +1,188 @@
+//! Primitive value types: addresses, 32-byte hashes and 256-bit amounts.
+
+use std::fmt;
+use std::str::FromStr;
+
+pub use ethabi::ethereum_types::U256;
+
+use crate::error::{ErrorCode, Rejection};
+
+/// A 20-byte account or contract address. Parsed case-insensitively, always shown lower-case.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Address(pub [u8; 20]);
+
+impl Address {
+    pub const ZERO: Address = Address([0; 20]);
+
+    /// Reads an address from exactly 20 bytes.
+    pub fn from_slice(bytes: &[u8]) -> Option<Address> {
+        bytes.try_into().ok().map(Address)
+    }
+
+    /// Reads an address from a 32-byte ABI word whose first 12 bytes must be zero.
+    pub fn from_word(word: &[u8; 32]) -> Option<Address> {
+        if word[..12].iter().any(|&b| b != 0) {
+            return None;
+        }
+        Address::from_slice(&word[12..])
+    }
+
+    pub fn to_ethabi(self) -> ethabi::Address {
+        ethabi::Address::from(self.0)
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{}", hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for Address {
+    type Err = Rejection;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let invalid = || {
+            Rejection::new(
+                ErrorCode::InvalidAddress,
+                format!("invalid address {s:?}: expected 0x followed by 40 hex digits"),
+            )
+        };
+        let digits = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).ok_or_else(invalid)?;
+        if digits.len() != 40 {
+            return Err(invalid());
+        }
+        let mut out = [0u8; 20];
+        hex::decode_to_slice(digits, &mut out).map_err(|_| invalid())?;
+        Ok(Address(out))
+    }
+}
+
+impl serde::Serialize for Address {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A SHA-256 digest: block hashes, transaction hashes, Merkle roots.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Hash(pub [u8; 32]);
+
+impl Hash {
+    pub const ZERO: Hash = Hash([0; 32]);
+}
+
+impl fmt::Display for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "0x{}", hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl FromStr for Hash {
+    type Err = Rejection;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let invalid = || {
+            Rejection::new(
+                ErrorCode::InvalidQuery,
+                format!("invalid hash {s:?}: expected 0x followed by 64 hex digits"),
+            )
+        };
+        let digits = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).ok_or_else(invalid)?;
+        if digits.len() != 64 {
+            return Err(invalid());
+        }
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(digits, &mut out).map_err(|_| invalid())?;
+        Ok(Hash(out))
+    }
+}
+
+impl serde::Serialize for Hash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Big-endian 32-byte encoding of an amount.
+pub fn u256_be(value: U256) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    value.to_big_endian(&mut out);
+    out
+}
+
+/// Parses an amount written as a decimal string or as a `0x` hex string.
+///
+/// Zero is accepted here; whether zero is allowed is the caller's rule.
+pub fn parse_amount(s: &str) -> Result<U256, Rejection> {
+    let invalid = |why: &str| Rejection::new(ErrorCode::InvalidAmount, format!("invalid amount {s:?}: {why}"));
+    if let Some(digits) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(invalid("expected hex digits after 0x"));
+        }
+        let significant = digits.trim_start_matches('0');
+        if significant.len() > 64 {
+            return Err(Rejection::new(ErrorCode::Overflow, format!("amount {s:?} does not fit in 256 bits")));
+        }
+        if significant.is_empty() {
+            return Ok(U256::zero());
+        }
+        return U256::from_str_radix(significant, 16).map_err(|_| invalid("expected hex digits after 0x"));
+    }
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid("expected a decimal integer string (base units) or 0x hex"));
+    }
+    U256::from_dec_str(s)
+        .map_err(|_| Rejection::new(ErrorCode::Overflow, format!("amount {s:?} does not fit in 256 bits")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_parse_case_insensitively_and_print_lower_case() {
+        let a: Address = "0xFfdbe43d4c855BF7e0f105c400A50857f53AB044".parse().unwrap();
+        assert_eq!(a.to_string(), "0xffdbe43d4c855bf7e0f105c400a50857f53ab044");
+        assert_eq!(a, "0xffdbe43d4c855bf7e0f105c400a50857f53ab044".parse().unwrap());
+        for bad in [
+            "",
+            "0x",
+            "ffdbe43d4c855bf7e0f105c400a50857f53ab044",
+            "0xffdbe43d4c855bf7e0f105c400a50857f53ab04",
+            "0xgfdbe43d4c855bf7e0f105c400a50857f53ab044",
+        ] {
+            assert_eq!(bad.parse::<Address>().unwrap_err().code, ErrorCode::InvalidAddress, "{bad}");
+        }
+    }
+
+    #[test]
+    fn amounts_parse_in_decimal_and_hex_with_overflow_detected() {
+        assert_eq!(parse_amount("1000").unwrap(), U256::from(1000));
+        assert_eq!(parse_amount("0x3e8").unwrap(), U256::from(1000));
+        assert_eq!(
+            parse_amount("0x0000000000000000000000000000000000000000000000000000000000000000003e8").unwrap(),
+            U256::from(1000)
+        );
+        assert_eq!(parse_amount("0").unwrap(), U256::zero());
+        let max = U256::MAX.to_string();
+        assert_eq!(parse_amount(&max).unwrap(), U256::MAX);
+        assert_eq!(parse_amount(&format!("{max}0")).unwrap_err().code, ErrorCode::Overflow);
+        assert_eq!(parse_amount(&format!("0x1{}", "0".repeat(64))).unwrap_err().code, ErrorCode::Overflow);
+        for bad in ["", "-1", "1.5", "1e3", "0x", "0xzz", " 1", "1_000"] {
+            assert_eq!(parse_amount(bad).unwrap_err().code, ErrorCode::InvalidAmount, "{bad}");
+        }
+    }
+}
