@@ -1,7 +1,7 @@
 //! The ledger's configuration: read once by the shell, hashed into genesis.
 
 use crate::merkle::sha256;
-use crate::types::{parse_amount, u256_be, Hash, U256};
+use crate::types::{parse_amount, u256_be, Address, Hash, U256};
 
 /// Parameters every node replaying the chain must share. Their hash (together with the shell's
 /// own parameters, such as portal addresses) is the genesis block's `prev_hash`.
@@ -39,6 +39,9 @@ pub struct Config {
     pub max_payload_bytes: u32,
     /// Largest page an inspect query may ask for.
     pub max_page: u32,
+    /// The dApp's own address, when known before any input (otherwise learned from the
+    /// DAppAddressRelay or from v2 metadata). Withdrawal vouchers need it.
+    pub dapp_address: Option<Address>,
     /// Hash of the shell's own consensus parameters (portal addresses, Rollups version, …).
     pub shell_params: Hash,
 }
@@ -56,6 +59,7 @@ impl Default for Config {
             genesis_timestamp: 0,
             max_payload_bytes: 65_536,
             max_page: 100,
+            dapp_address: None,
             shell_params: Hash::ZERO,
         }
     }
@@ -83,6 +87,10 @@ pub const SETTINGS: &[Setting] = &[
     Setting { env: "LEDGER_GENESIS_TIMESTAMP", help: "genesis timestamp in seconds (default 0)" },
     Setting { env: "LEDGER_MAX_PAYLOAD_BYTES", help: "largest input payload (default 65536)" },
     Setting { env: "LEDGER_MAX_PAGE", help: "largest inspect page (default 100)" },
+    Setting {
+        env: "LEDGER_DAPP_ADDRESS",
+        help: "the dApp's own address, if known in advance (default: learned from inputs)",
+    },
 ];
 
 impl Config {
@@ -115,6 +123,13 @@ impl Config {
         c.genesis_timestamp = num("LEDGER_GENESIS_TIMESTAMP", c.genesis_timestamp)?;
         c.max_payload_bytes = small("LEDGER_MAX_PAYLOAD_BYTES", c.max_payload_bytes)?;
         c.max_page = small("LEDGER_MAX_PAGE", c.max_page)?;
+        if let Some(v) = lookup("LEDGER_DAPP_ADDRESS").filter(|v| !v.trim().is_empty()) {
+            c.dapp_address = Some(
+                v.trim()
+                    .parse()
+                    .map_err(|e: crate::Rejection| ConfigError(format!("LEDGER_DAPP_ADDRESS: {}", e.message)))?,
+            );
+        }
         c.validate()?;
         Ok(c)
     }
@@ -174,6 +189,8 @@ impl Config {
         out.extend(self.genesis_timestamp.to_be_bytes());
         out.extend(self.max_payload_bytes.to_be_bytes());
         out.extend(self.max_page.to_be_bytes());
+        out.push(u8::from(self.dapp_address.is_some()));
+        out.extend(self.dapp_address.unwrap_or_default().0);
         out.extend(self.shell_params.0);
         out
     }

@@ -152,7 +152,7 @@ impl Ledger {
             amounts: Vec::new(),
             tree: StateTree::default(),
             addresses: 0,
-            dapp: None,
+            dapp: config.dapp_address,
             pending: BTreeMap::new(),
             pending_supply: BTreeMap::new(),
             pool: Vec::new(),

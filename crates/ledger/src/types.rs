@@ -70,6 +70,13 @@ impl serde::Serialize for Address {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Address {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(|e: Rejection| serde::de::Error::custom(e.message))
+    }
+}
+
 /// A SHA-256 digest: block hashes, transaction hashes, Merkle roots.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Hash(pub [u8; 32]);

@@ -1,1 +1,16 @@
+//! Cartesi Rollups protocol types, shared by the backend (`dapp`) and the dev node.
+//!
+//! - [`wire`]: the JSON of the rollup HTTP API (requests from `/finish`, output bodies), with
+//!   typed hex and addresses, in both the Rollups v1 and v2 shapes;
+//! - [`portals`]: canonical portal addresses and the byte layouts of their deposit payloads;
+//! - [`voucher`]: withdrawal vouchers, ABI-encoded with `ethabi`, in v1 and v2 forms.
+//!
+//! Nothing here does I/O.
 
+pub mod portals;
+pub mod voucher;
+pub mod wire;
+
+pub use portals::{decode_deposit, PortalAddresses, PortalKind};
+pub use voucher::withdrawal_voucher;
+pub use wire::{Advance, AdvanceMetadata, HexBytes, Inspect, RollupRequest, RollupsVersion, Voucher};
