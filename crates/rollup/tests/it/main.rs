@@ -1,0 +1,1 @@
+//! Byte-exact tests of the rollup protocol layouts.
