@@ -58,7 +58,7 @@ impl Default for Config {
             max_nonce_tries: 1 << 32,
             genesis_timestamp: 0,
             max_payload_bytes: 65_536,
-            max_page: 100,
+            max_page: 50,
             dapp_address: None,
             shell_params: Hash::ZERO,
         }
@@ -86,7 +86,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { env: "LEDGER_MAX_NONCE_TRIES", help: "nonce search bound per block (default 2^32)" },
     Setting { env: "LEDGER_GENESIS_TIMESTAMP", help: "genesis timestamp in seconds (default 0)" },
     Setting { env: "LEDGER_MAX_PAYLOAD_BYTES", help: "largest input payload (default 65536)" },
-    Setting { env: "LEDGER_MAX_PAGE", help: "largest inspect page (default 100)" },
+    Setting { env: "LEDGER_MAX_PAGE", help: "largest inspect page (default 50)" },
     Setting {
         env: "LEDGER_DAPP_ADDRESS",
         help: "the dApp's own address, if known in advance (default: learned from inputs)",

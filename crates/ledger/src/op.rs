@@ -27,10 +27,20 @@ impl Op {
     /// otherwise an ABI call of `ILedger`.
     pub fn decode(payload: &[u8]) -> Result<Op, Rejection> {
         let trimmed = payload.trim_ascii_start();
-        if trimmed.first() == Some(&b'{') {
-            Op::from_json(trimmed)
-        } else {
-            Op::from_abi(payload)
+        match trimmed.first() {
+            Some(b'{' | b'[' | b'"') => Op::from_json(trimmed),
+            _ => Op::from_abi(payload).map_err(|e| {
+                // Text that is not JSON was meant as JSON more often than as an ABI call.
+                let is_text = std::str::from_utf8(payload).is_ok_and(|t| !t.chars().any(char::is_control));
+                if e.code == ErrorCode::UnknownOp && is_text {
+                    Rejection::new(
+                        ErrorCode::MalformedPayload,
+                        r#"payload is text but not a JSON object; send e.g. {"op":"mine"} or an ILedger ABI call"#,
+                    )
+                } else {
+                    e
+                }
+            }),
         }
     }
 

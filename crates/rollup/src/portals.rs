@@ -155,8 +155,14 @@ pub fn decode_deposit(
             let token = address_at(payload, 0);
             use ethabi::ParamType::{Array, Bytes, Uint};
             let types = [Array(Box::new(Uint(256))), Array(Box::new(Uint(256))), Bytes, Bytes];
-            let tokens = ethabi::decode(&types, &payload[40..])
-                .map_err(|e| malformed("ERC-1155 batch", format_args!("{e:?}")))?;
+            let tokens = ethabi::decode(&types, &payload[40..]).map_err(|e| {
+                malformed(
+                    "ERC-1155 batch",
+                    format_args!(
+                        "bytes after token and sender are not abi.encode(uint256[], uint256[], bytes, bytes): {e:?}"
+                    ),
+                )
+            })?;
             let list = |i: usize| -> Vec<U256> {
                 tokens
                     .get(i)

@@ -1,0 +1,113 @@
+//! Configuration from the environment, read once at start.
+
+use ledger::merkle::sha256;
+use ledger::{Address, Config, ConfigError};
+use rollup::{PortalAddresses, RollupsVersion};
+
+/// Everything the backend is configured with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    pub ledger: Config,
+    /// `None`: detect the version from each input's metadata.
+    pub pinned_version: Option<RollupsVersion>,
+    pub portals_v1: PortalAddresses,
+    pub portals_v2: PortalAddresses,
+}
+
+/// The shell's settings (the ledger's are in [`ledger::config::SETTINGS`]).
+pub const SHELL_SETTINGS: &[(&str, &str)] = &[
+    ("ROLLUP_HTTP_SERVER_URL", "the rollup HTTP server (default http://127.0.0.1:5004)"),
+    ("LEDGER_ROLLUPS_VERSION", "v1 or v2 to pin the Rollups version; default: detected per input from its metadata"),
+    ("LEDGER_ETHER_PORTAL", "EtherPortal address (default: canonical of the version)"),
+    ("LEDGER_ERC20_PORTAL", "ERC20Portal address (default: canonical of the version)"),
+    ("LEDGER_ERC721_PORTAL", "ERC721Portal address (default: canonical of the version)"),
+    ("LEDGER_ERC1155_SINGLE_PORTAL", "ERC1155SinglePortal address (default: canonical of the version)"),
+    ("LEDGER_ERC1155_BATCH_PORTAL", "ERC1155BatchPortal address (default: canonical of the version)"),
+    ("LEDGER_DAPP_ADDRESS_RELAY", "DAppAddressRelay address, v1 only (default: canonical v1)"),
+    ("RUST_LOG", "log filter for stderr (default warn)"),
+];
+
+impl Settings {
+    /// Reads the settings through `lookup` (the process environment in `main`).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let lookup = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
+        let pinned_version = match lookup("LEDGER_ROLLUPS_VERSION") {
+            None => None,
+            Some(v) if v.trim().eq_ignore_ascii_case("auto") => None,
+            Some(v) => Some(v.trim().parse().map_err(|e| ConfigError(format!("LEDGER_ROLLUPS_VERSION: {e}")))?),
+        };
+        let address = |name: &str| -> Result<Option<Address>, ConfigError> {
+            lookup(name)
+                .map(|v| v.trim().parse().map_err(|e: ledger::Rejection| ConfigError(format!("{name}: {}", e.message))))
+                .transpose()
+        };
+        let mut portals =
+            [PortalAddresses::canonical(RollupsVersion::V1), PortalAddresses::canonical(RollupsVersion::V2)];
+        // An override applies to the pinned version, or to both when the version is detected.
+        for (i, p) in portals.iter_mut().enumerate() {
+            let version = if i == 0 { RollupsVersion::V1 } else { RollupsVersion::V2 };
+            if pinned_version.is_some_and(|v| v != version) {
+                continue;
+            }
+            p.ether = address("LEDGER_ETHER_PORTAL")?.unwrap_or(p.ether);
+            p.erc20 = address("LEDGER_ERC20_PORTAL")?.unwrap_or(p.erc20);
+            p.erc721 = address("LEDGER_ERC721_PORTAL")?.unwrap_or(p.erc721);
+            p.erc1155_single = address("LEDGER_ERC1155_SINGLE_PORTAL")?.unwrap_or(p.erc1155_single);
+            p.erc1155_batch = address("LEDGER_ERC1155_BATCH_PORTAL")?.unwrap_or(p.erc1155_batch);
+            if version == RollupsVersion::V1 {
+                p.dapp_address_relay = address("LEDGER_DAPP_ADDRESS_RELAY")?.or(p.dapp_address_relay);
+            }
+        }
+        let [portals_v1, portals_v2] = portals;
+        let mut ledger = Config::from_lookup(lookup)?;
+        let mut params = b"dapp/settings/v1".to_vec();
+        params.push(match pinned_version {
+            None => 0,
+            Some(RollupsVersion::V1) => 1,
+            Some(RollupsVersion::V2) => 2,
+        });
+        params.extend(portals_v1.encode());
+        params.extend(portals_v2.encode());
+        // Portal addresses decide which inputs are deposits, so they are part of consensus.
+        ledger.shell_params = sha256(&[&params]);
+        Ok(Settings { ledger, pinned_version, portals_v1, portals_v2 })
+    }
+
+    pub fn portals(&self, version: RollupsVersion) -> &PortalAddresses {
+        match version {
+            RollupsVersion::V1 => &self.portals_v1,
+            RollupsVersion::V2 => &self.portals_v2,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_canonical_and_overrides_are_part_of_genesis() {
+        let default = Settings::from_lookup(|_| None).unwrap();
+        assert_eq!(default.pinned_version, None);
+        assert_eq!(default.portals_v1, PortalAddresses::canonical(RollupsVersion::V1));
+        let custom = "0x1111111111111111111111111111111111111111";
+        let pinned = Settings::from_lookup(|k| match k {
+            "LEDGER_ROLLUPS_VERSION" => Some("v2".into()),
+            "LEDGER_ETHER_PORTAL" => Some(custom.into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(pinned.pinned_version, Some(RollupsVersion::V2));
+        assert_eq!(pinned.portals_v2.ether.to_string(), custom);
+        assert_eq!(pinned.portals_v1.ether, default.portals_v1.ether);
+        assert_ne!(pinned.ledger.hash(), default.ledger.hash());
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let e = Settings::from_lookup(|k| (k == "LEDGER_ERC20_PORTAL").then(|| "0x12".into())).unwrap_err();
+        assert!(e.0.starts_with("LEDGER_ERC20_PORTAL"), "{e}");
+        let e = Settings::from_lookup(|k| (k == "LEDGER_ROLLUPS_VERSION").then(|| "v3".into())).unwrap_err();
+        assert!(e.0.starts_with("LEDGER_ROLLUPS_VERSION"), "{e}");
+    }
+}

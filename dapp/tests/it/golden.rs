@@ -1,0 +1,82 @@
+//! Golden scripts: `tests/golden/*.script` run through the backend in-process; the transcript
+//! (every output, status and state root) must equal `tests/golden/<name>.out`.
+//! Regenerate after an intended change with `UPDATE_EXPECT=1 cargo test -p dapp --test it golden`.
+
+use std::path::{Path, PathBuf};
+
+use dapp::app::App;
+use dapp::settings::Settings;
+use rollup::wire::Output;
+use rollup::RollupRequest;
+
+use crate::script::{transcript, Exchange, Script};
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs a script through [`App`] and checks, for every request, the invariants that hold
+/// whatever the scenario: a rejected advance and every inspect leave the whole state unchanged,
+/// and the chain verifies at the end. Returns the exchanges and the state root after each.
+pub fn run_in_process(script: &Script) -> (Vec<Exchange>, Vec<String>, App) {
+    let settings = Settings::from_lookup(|k| script.settings.get(k).cloned()).expect("script settings are valid");
+    let mut app = App::new(settings).expect("genesis");
+    let mut exchanges = Vec::new();
+    let mut roots = Vec::new();
+    // `$tx` and `$block` in an inspect path stand for the last transaction hash and the last
+    // sealed block hash reported so far.
+    let (mut last_tx, mut last_block) = (String::new(), String::new());
+    for (line, request) in &script.requests {
+        let before = app.ledger().fingerprint();
+        let response = match request {
+            RollupRequest::AdvanceState(advance) => app.advance(advance).expect("no fatal error"),
+            RollupRequest::InspectState(inspect) => {
+                let path =
+                    String::from_utf8_lossy(&inspect.payload.0).replace("$tx", &last_tx).replace("$block", &last_block);
+                let response = app.inspect(path.as_bytes());
+                assert_eq!(app.ledger().fingerprint(), before, "inspect changed state: {line}");
+                response
+            }
+        };
+        for output in &response.outputs {
+            if let Output::Notice(p) | Output::Report(p) = output {
+                assert!(p.len() <= dapp::app::MAX_OUTPUT_BYTES, "{line}: a {} byte output exceeds 16 KiB", p.len());
+            }
+        }
+        if !response.accept {
+            assert_eq!(app.ledger().fingerprint(), before, "rejected input changed state: {line}");
+        }
+        if let Some(Output::Report(report)) = response.outputs.last() {
+            let v: serde_json::Value = serde_json::from_slice(report).expect("reports are JSON");
+            if let Some(h) = v["accepted"]["txs"].as_array().and_then(|t| t.last()) {
+                last_tx = h["hash"].as_str().unwrap_or_default().to_string();
+            }
+            if let Some(b) = v["accepted"]["sealed_blocks"].as_array().and_then(|b| b.last()) {
+                last_block = b["hash"].as_str().unwrap_or_default().to_string();
+            }
+        }
+        roots.push(app.ledger().state_root().to_string()[..18].to_string());
+        exchanges.push(Exchange { outputs: response.outputs, accept: response.accept });
+    }
+    app.ledger().verify_chain().expect("chain verifies");
+    (exchanges, roots, app)
+}
+
+#[test]
+fn golden_scripts() {
+    let dir = repo_root().join("tests/golden");
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/golden exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "script"))
+        .collect();
+    scripts.sort();
+    assert!(!scripts.is_empty(), "expected the golden scripts in {}", dir.display());
+    for path in scripts {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let script = Script::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let (exchanges, roots, _) = run_in_process(&script);
+        let out = path.with_extension("out");
+        expect_test::expect_file![out].assert_eq(&transcript(&script, &exchanges, Some(&roots)));
+    }
+}

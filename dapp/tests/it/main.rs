@@ -1,0 +1,5 @@
+//! Integration tests of the backend: golden scripts in-process, and end-to-end runs of the
+//! built binary against a rollup HTTP server written here.
+
+mod golden;
+mod script;
