@@ -1,5 +1,6 @@
 //! Integration tests of the backend: golden scripts in-process, and end-to-end runs of the
 //! built binary against a rollup HTTP server written here.
 
+mod e2e;
 mod golden;
 mod script;

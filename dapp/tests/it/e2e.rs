@@ -1,0 +1,242 @@
+//! End-to-end: the built `dapp` binary against a minimal rollup HTTP server written here.
+//!
+//! Each `tests/e2e/*.script` is served request by request through `/finish`; everything the
+//! backend posts is recorded. The transcript must equal the in-process run of the same script
+//! (so the binary and the library agree) and the snapshot `tests/e2e/<name>.out`.
+//!
+//! `DAPP_BIN` runs another build of the backend (e.g. the riscv64 one) and `DAPP_RUNNER` a
+//! program to run it with (e.g. `qemu-riscv64-static`); `E2E_TRANSCRIPT_DIR` saves each
+//! transcript so CI can compare architectures byte for byte.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use rollup::wire::{Finish, FinishStatus, Output, Payload, Voucher};
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::golden::{repo_root, run_in_process};
+use crate::script::{transcript, Exchange, Script};
+
+/// How the server answers outputs: like Cartesi's in-machine server, or like the v1 host-runner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Style {
+    Cartesi,
+    HostRunner,
+    /// Answers every `/notice` with 500, to check that a failed post is never dropped.
+    FailNotices,
+}
+
+#[derive(Default)]
+struct State {
+    requests: Vec<serde_json::Value>,
+    next: usize,
+    /// Outputs of the request being processed, and the finished exchanges.
+    current: Option<Vec<Output>>,
+    exchanges: Vec<Exchange>,
+    exception: Option<String>,
+    answered_202: bool,
+    advancing: bool,
+}
+
+struct Server {
+    state: Mutex<State>,
+    done: Notify,
+    style: Style,
+}
+
+fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r
+}
+
+impl Server {
+    async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
+        let path = req.uri().path().to_string();
+        let json = req
+            .headers()
+            .get(hyper::header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        let body = req.into_body().collect().await?.to_bytes();
+        if !json {
+            return Ok(reply(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json"));
+        }
+        if path == "/finish" {
+            return Ok(self.finish(&body).await);
+        }
+        let mut st = self.state.lock().unwrap();
+        let output = match path.as_str() {
+            "/notice" | "/report" => match serde_json::from_slice::<Payload>(&body) {
+                Ok(p) if path == "/notice" => Output::Notice(p.payload.0),
+                Ok(p) => Output::Report(p.payload.0),
+                Err(e) => return Ok(reply(StatusCode::BAD_REQUEST, e.to_string())),
+            },
+            "/voucher" => match serde_json::from_slice::<Voucher>(&body) {
+                Ok(v) => Output::Voucher(v),
+                Err(e) => return Ok(reply(StatusCode::BAD_REQUEST, e.to_string())),
+            },
+            "/exception" => {
+                let p: Payload = serde_json::from_slice(&body).unwrap();
+                st.exception = Some(String::from_utf8_lossy(&p.payload.0).into_owned());
+                self.done.notify_one();
+                return Ok(reply(StatusCode::ACCEPTED, ""));
+            }
+            _ => return Ok(reply(StatusCode::NOT_FOUND, "")),
+        };
+        if !matches!(output, Output::Report(_)) && !st.advancing {
+            return Ok(reply(StatusCode::BAD_REQUEST, format!("invalid request {path} in inspect state")));
+        }
+        if self.style == Style::FailNotices && matches!(output, Output::Notice(_)) {
+            return Ok(reply(StatusCode::INTERNAL_SERVER_ERROR, "notice storage is broken"));
+        }
+        let Some(current) = st.current.as_mut() else {
+            return Ok(reply(StatusCode::BAD_REQUEST, "no request is being processed"));
+        };
+        current.push(output.clone());
+        let index = current.len() - 1;
+        Ok(match (self.style, output) {
+            (Style::HostRunner, _) => reply(StatusCode::OK, format!(r#"{{"index":{index}}}"#)),
+            (_, Output::Report(_)) => reply(StatusCode::ACCEPTED, ""),
+            _ => reply(StatusCode::CREATED, format!(r#"{{"index":{index}}}"#)),
+        })
+    }
+
+    async fn finish(&self, body: &[u8]) -> Response<Full<Bytes>> {
+        let Ok(finish) = serde_json::from_slice::<Finish>(body) else {
+            return reply(StatusCode::BAD_REQUEST, "status must be 'accept' or 'reject'");
+        };
+        let wait = {
+            let mut st = self.state.lock().unwrap();
+            if let Some(outputs) = st.current.take() {
+                st.exchanges.push(Exchange { outputs, accept: finish.status == FinishStatus::Accept });
+            }
+            // The first call gets one 202, so the "ask again" path is exercised every run.
+            if !st.answered_202 {
+                st.answered_202 = true;
+                true
+            } else if st.next < st.requests.len() {
+                let request = st.requests[st.next].clone();
+                st.next += 1;
+                st.advancing = request["request_type"] == "advance_state";
+                st.current = Some(Vec::new());
+                return reply(StatusCode::OK, request.to_string());
+            } else {
+                self.done.notify_one();
+                true
+            }
+        };
+        if wait {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        reply(StatusCode::ACCEPTED, "no rollup request available")
+    }
+}
+
+async fn serve(style: Style, requests: Vec<serde_json::Value>) -> (Arc<Server>, SocketAddr) {
+    let server =
+        Arc::new(Server { state: Mutex::new(State { requests, ..State::default() }), done: Notify::new(), style });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let s = server.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| s.clone().handle(req));
+                let _ =
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            });
+        }
+    });
+    (server, addr)
+}
+
+fn spawn_backend(addr: SocketAddr, settings: &std::collections::BTreeMap<String, String>) -> Child {
+    let bin = std::env::var("DAPP_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_dapp").to_string());
+    let mut command = match std::env::var("DAPP_RUNNER").ok().filter(|r| !r.is_empty()) {
+        Some(runner) => {
+            let mut c = Command::new(runner);
+            c.arg(&bin);
+            c
+        }
+        None => Command::new(&bin),
+    };
+    command
+        .env_clear()
+        .env("ROLLUP_HTTP_SERVER_URL", format!("http://{addr}"))
+        .envs(settings)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    command.spawn().unwrap_or_else(|e| panic!("cannot start the backend {bin}: {e}"))
+}
+
+/// Serves a script to the binary and returns the transcript of what it posted.
+async fn run_binary(script: &Script, style: Style) -> (Vec<Exchange>, Option<String>, Child) {
+    let requests = script.requests.iter().map(|(_, r)| serde_json::to_value(r).unwrap()).collect();
+    let (server, addr) = serve(style, requests).await;
+    let mut child = spawn_backend(addr, &script.settings);
+    // Generous: under qemu-user the riscv64 build is an order of magnitude slower.
+    let finished = tokio::time::timeout(Duration::from_secs(300), server.done.notified()).await;
+    if finished.is_err() {
+        let _ = child.kill();
+        panic!("the backend did not finish the script within 300 s");
+    }
+    let st = server.state.lock().unwrap();
+    (st.exchanges.clone(), st.exception.clone(), child)
+}
+
+fn scripts() -> Vec<PathBuf> {
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(repo_root().join("tests/e2e"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "script"))
+        .collect();
+    scripts.sort();
+    scripts
+}
+
+#[tokio::test]
+async fn binary_matches_the_library_and_the_snapshots() {
+    let scripts = scripts();
+    assert!(!scripts.is_empty());
+    for (i, path) in scripts.iter().enumerate() {
+        let script = Script::parse(&std::fs::read_to_string(path).unwrap()).unwrap();
+        // Alternate server styles: any 2xx from an output endpoint is success.
+        let style = if i % 2 == 0 { Style::Cartesi } else { Style::HostRunner };
+        let (exchanges, exception, mut child) = run_binary(&script, style).await;
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(exception, None, "{}: the backend raised an exception", path.display());
+        assert_eq!(exchanges.len(), script.requests.len(), "{}", path.display());
+        let text = transcript(&script, &exchanges, None);
+        let (expected, _, _) = run_in_process(&script);
+        assert_eq!(text, transcript(&script, &expected, None), "{}: binary and library disagree", path.display());
+        if let Ok(dir) = std::env::var("E2E_TRANSCRIPT_DIR") {
+            let name = path.file_name().unwrap();
+            std::fs::write(PathBuf::from(dir).join(name).with_extension("out"), &text).unwrap();
+        }
+        expect_test::expect_file![path.with_extension("out")].assert_eq(&text);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_output_post_raises_an_exception_and_stops() {
+    let text = "at 100\ndeposit ether @alice 10\nadvance @alice {\"op\":\"mine\"}\n";
+    let script = Script::parse(text).unwrap();
+    let (exchanges, exception, mut child) = run_binary(&script, Style::FailNotices).await;
+    let reason = exception.expect("the backend raised an exception");
+    assert!(reason.contains("/notice") && reason.contains("500"), "{reason}");
+    // The deposit completed; the mine never finished.
+    assert_eq!(exchanges.len(), 1);
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(!status.success(), "the backend must exit with failure, got {status}");
+}
