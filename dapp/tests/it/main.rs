@@ -1,6 +1,7 @@
 //! Integration tests of the backend: golden scripts in-process, and end-to-end runs of the
 //! built binary against a rollup HTTP server written here.
 
+#![allow(clippy::unwrap_used)] // Test helpers fail loudly by design.
 mod e2e;
 mod golden;
 mod script;
