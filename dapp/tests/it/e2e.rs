@@ -160,7 +160,11 @@ async fn serve(style: Style, requests: Vec<serde_json::Value>) -> (Arc<Server>, 
 }
 
 fn spawn_backend(addr: SocketAddr, settings: &std::collections::BTreeMap<String, String>) -> Child {
-    let bin = std::env::var("DAPP_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_dapp").to_string());
+    // A relative DAPP_BIN is relative to the repository root (tests run in the package dir).
+    let bin = std::env::var("DAPP_BIN")
+        .map(|b| repo_root().join(b).to_string_lossy().into_owned())
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_dapp").to_string());
+    assert!(std::path::Path::new(&bin).exists(), "backend binary {bin} does not exist");
     let mut command = match std::env::var("DAPP_RUNNER").ok().filter(|r| !r.is_empty()) {
         Some(runner) => {
             let mut c = Command::new(runner);
@@ -173,6 +177,7 @@ fn spawn_backend(addr: SocketAddr, settings: &std::collections::BTreeMap<String,
         .env_clear()
         .env("ROLLUP_HTTP_SERVER_URL", format!("http://{addr}"))
         .envs(settings)
+        .envs(std::env::var("RUST_LOG").ok().map(|v| ("RUST_LOG", v)))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
@@ -184,11 +189,25 @@ async fn run_binary(script: &Script, style: Style) -> (Vec<Exchange>, Option<Str
     let requests = script.requests.iter().map(|(_, r)| serde_json::to_value(r).unwrap()).collect();
     let (server, addr) = serve(style, requests).await;
     let mut child = spawn_backend(addr, &script.settings);
-    // Generous: under qemu-user the riscv64 build is an order of magnitude slower.
-    let finished = tokio::time::timeout(Duration::from_secs(300), server.done.notified()).await;
-    if finished.is_err() {
-        let _ = child.kill();
-        panic!("the backend did not finish the script within 300 s");
+    // Generous: under qemu-user the riscv64 build is an order of magnitude slower. Poll the
+    // child too, so a backend that dies early fails the test at once.
+    let done = server.done.notified();
+    tokio::pin!(done);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    loop {
+        tokio::select! {
+            _ = &mut done => break,
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+        }
+        let exited = child.try_wait().unwrap();
+        let exception = server.state.lock().unwrap().exception.is_some();
+        if let Some(status) = exited.filter(|_| !exception) {
+            panic!("the backend exited early with {status}");
+        }
+        if tokio::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the backend did not finish the script within 300 s");
+        }
     }
     let st = server.state.lock().unwrap();
     (st.exchanges.clone(), st.exception.clone(), child)

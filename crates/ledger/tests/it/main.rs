@@ -1,1 +1,4 @@
 //! Integration tests of the ledger core.
+
+mod abi;
+mod model;

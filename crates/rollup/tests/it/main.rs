@@ -1,1 +1,4 @@
 //! Byte-exact tests of the rollup protocol layouts.
+
+mod portals;
+mod vouchers;
