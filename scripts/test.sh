@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints, the workspace tests (unit, golden, model, byte-exact,
+# end-to-end with the native backend, a quick benchmark smoke run), then the same end-to-end
+# test with the static riscv64 backend under qemu-user, whose transcripts must be
+# byte-identical to the native ones.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+step() { printf '\n== %s\n' "$*" >&2; }
+
+step "format and lints"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "workspace tests (native)"
+native=$(mktemp -d)
+riscv=$(mktemp -d)
+trap 'rm -rf "$native" "$riscv"' EXIT
+E2E_TRANSCRIPT_DIR="$native" cargo test --workspace --all-targets --locked
+
+step "riscv64 backend"
+bin=$(scripts/build-riscv64.sh)
+
+step "end-to-end with the riscv64 backend under qemu-riscv64-static"
+DAPP_BIN="$bin" DAPP_RUNNER=qemu-riscv64-static E2E_TRANSCRIPT_DIR="$riscv" \
+  cargo test -p dapp --test it --locked e2e
+
+step "native and riscv64 transcripts are byte-identical"
+count=0
+for f in "$native"/*.out; do
+  cmp "$f" "$riscv/$(basename "$f")"
+  count=$((count + 1))
+done
+[ "$count" -gt 0 ] || { echo "no transcripts were written" >&2; exit 1; }
+echo "$count transcripts identical" >&2
+step "all tests passed"
