@@ -98,7 +98,7 @@ impl App {
             outputs.extend(self.ledger.block_notices(height, MAX_OUTPUT_BYTES).into_iter().map(Output::Notice));
             let block =
                 self.ledger.block(height).ok_or_else(|| Fatal::Invariant(format!("sealed block {height} missing")))?;
-            for (_, tx) in block.txs.iter().filter(|(_, tx)| tx.kind == TxKind::Withdraw) {
+            for (_, tx) in self.ledger.block_txs(block).iter().filter(|(_, tx)| tx.kind == TxKind::Withdraw) {
                 let dapp = self
                     .ledger
                     .dapp_address()

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use ledger::block::{Header, NonceSearch, HEADER_VERSION};
 use ledger::merkle::compress;
-use ledger::{Action, Address, Asset, Config, Hash, Input, Ledger, Op, Receipt, Tx, TxLocation, U256};
+use ledger::{Action, Address, Asset, Config, Hash, Input, Ledger, Op, Receipt, U256};
 
 // ---------------------------------------------------------------------------------------------
 // Counting allocator: live heap bytes of the whole process (the bench is single-threaded).
@@ -445,8 +445,6 @@ fn large_ledger(sizes: &Sizes) -> LargeResults {
         state_per_account: state_bytes as f64 / n,
     };
     // Where the bytes go (type sizes, for the report).
-    let block_tx = std::mem::size_of::<(Hash, Tx)>();
-    let index_entry = std::mem::size_of::<(Hash, TxLocation)>();
     println!(
         "  [4] funding {} accounts took {:.2} s ({:.0} deposits/s), height {}",
         sizes.large_accounts,
@@ -464,19 +462,6 @@ fn large_ledger(sizes: &Sizes) -> LargeResults {
         state_bytes as f64 / f64::from(1 << 20),
         mem.state_per_account
     );
-    let (mut len, mut cap) = (0usize, 0usize);
-    for h in 0..=large.ledger.height() {
-        if let Some(b) = large.ledger.block(h) {
-            len += b.txs.len();
-            cap += b.txs.capacity();
-        }
-    }
-    println!(
-        "  [4] of which blocks' tx vectors: {len} txs, capacity {cap}, x {block_tx} B per (Hash, Tx) => {:.0} bytes/account; \
-         tx_index holds >= {len} entries of {index_entry} B before B-tree overhead",
-        (cap * block_tx) as f64 / n
-    );
-
     println!(
         "\n[3] sealing cost: {} vs {} funded accounts, blocks of {} random transfers sealed by a timed `mine` input",
         sizes.small_accounts, sizes.large_accounts, sizes.seal_block_txs

@@ -44,6 +44,8 @@ pub struct Receipt {
     pub input: u64,
     /// Hashes of the transactions the input created, in order.
     pub txs: Vec<Hash>,
+    /// For each of `txs`, the height of the block that sealed it during this input, if any.
+    pub tx_blocks: Vec<Option<u64>>,
     /// Heights of the blocks this input sealed, in order.
     pub sealed: Vec<u64>,
 }
@@ -77,12 +79,32 @@ impl std::fmt::Display for Fatal {
 
 impl std::error::Error for Fatal {}
 
-/// A sealed block: its header, hash and transactions.
+/// A sealed block: its header, hash and transactions (stored compactly; see
+/// [`Ledger::block_txs`] for the full form).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Block {
     pub header: Header,
     pub hash: Hash,
-    pub txs: Vec<(Hash, Tx)>,
+    pub(crate) txs: Vec<StoredTx>,
+}
+
+impl Block {
+    pub fn tx_count(&self) -> usize {
+        self.txs.len()
+    }
+}
+
+/// A sealed transaction without its hash (recomputed on demand) and with an asset id in place
+/// of the asset: 96 bytes instead of 176, for every transaction the chain ever held.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StoredTx {
+    amount: U256,
+    input: u64,
+    from: Address,
+    to: Address,
+    asset: u32,
+    sub: u32,
+    kind: TxKind,
 }
 
 /// Where a transaction is.
@@ -98,22 +120,55 @@ pub(crate) struct AssetEntry {
     /// sha256 of the asset's canonical encoding, used in state-tree leaves.
     pub(crate) digest: [u8; 32],
     pub(crate) supply: U256,
+    pub(crate) pending_supply: U256,
+    dirty: bool,
+}
+
+/// One balance entry: its confirmed value (as of the tip) and its pending value (with the pool).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Balance {
+    pub(crate) confirmed: U256,
+    pub(crate) pending: U256,
+}
+
+/// Asset ids of the two assets every ledger has, registered at genesis.
+const ETH_ID: u32 = 0;
+const COIN_ID: u32 = 1;
+
+/// A planned balance write: the absolute new pending value, and where it goes if known.
+#[derive(Clone, Copy, Debug)]
+struct Write {
+    account: Address,
+    asset: Asset,
+    asset_id: Option<u32>,
+    slot: Option<u32>,
+    value: U256,
 }
 
 /// The effect of one planned transaction: absolute new balances and supply.
 #[derive(Clone, Debug)]
 struct Planned {
     tx: Tx,
-    writes: [(Address, Asset, U256); 2],
-    write_count: usize,
-    supply: Option<(Asset, U256)>,
+    writes: [Option<Write>; 2],
+    supply: Option<(Asset, Option<u32>, U256)>,
 }
 
-/// Balances and supplies computed so far while planning an input, read through to pending.
+/// Values computed so far while planning an input, read through to the pending view. Inputs
+/// hold few transactions, so a vector beats a map here.
 #[derive(Default)]
 struct Scratch {
-    balances: BTreeMap<(Address, Asset), U256>,
-    supply: BTreeMap<Asset, U256>,
+    balances: Vec<(Address, Asset, U256)>,
+    supply: Vec<(Asset, U256)>,
+}
+
+impl Scratch {
+    fn balance(&self, account: &Address, asset: &Asset) -> Option<U256> {
+        self.balances.iter().rev().find(|(a, s, _)| a == account && s == asset).map(|e| e.2)
+    }
+
+    fn supply(&self, asset: &Asset) -> Option<U256> {
+        self.supply.iter().rev().find(|(s, _)| s == asset).map(|e| e.1)
+    }
 }
 
 /// The ledger. Confirmed state is as of the tip; pending is confirmed plus the pool.
@@ -122,22 +177,37 @@ pub struct Ledger {
     pub(crate) config: Config,
     pub(crate) assets: Vec<AssetEntry>,
     pub(crate) asset_ids: BTreeMap<Asset, u32>,
-    /// Confirmed balances: (account, asset id) → slot in `amounts` and in the state tree.
+    /// (account, asset id) → slot in `balances` and in the state tree. A slot is assigned when
+    /// a transaction first writes the entry; every admitted transaction is sealed with the next
+    /// block, so slots below `balances.len()` always reach the tree, in order.
     pub(crate) slots: BTreeMap<(Address, u32), u32>,
-    pub(crate) amounts: Vec<U256>,
+    pub(crate) balances: Vec<Balance>,
+    /// slot → (account, asset id), to hash the leaves of changed slots.
+    keys: Vec<(Address, u32)>,
+    /// Slots whose pending value may differ from the confirmed one, and a flag per slot.
+    dirty: Vec<u32>,
+    dirty_flags: Vec<bool>,
+    dirty_assets: Vec<u32>,
     pub(crate) tree: StateTree,
     pub(crate) addresses: u64,
+    pending_addresses: u64,
     pub(crate) dapp: Option<Address>,
-    /// Pending balances and supplies that differ from confirmed (the pool's effect).
-    pub(crate) pending: BTreeMap<(Address, u32), U256>,
-    pub(crate) pending_supply: BTreeMap<u32, U256>,
     pub(crate) pool: Vec<(Hash, Tx)>,
     pub(crate) blocks: Vec<Block>,
     pub(crate) block_ids: BTreeMap<Hash, u64>,
-    pub(crate) tx_index: BTreeMap<Hash, TxLocation>,
+    /// Sealed transactions by the first 8 bytes of their hash; the rare hash sharing a prefix
+    /// with an earlier one goes to `tx_collisions`. Both are checked against the stored block.
+    tx_index: BTreeMap<u64, (u64, u32)>,
+    tx_collisions: BTreeMap<Hash, (u64, u32)>,
     pub(crate) sealed_txs: u64,
     pub(crate) inputs: u64,
     stopped: Option<String>,
+}
+
+fn prefix(hash: &Hash) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&hash.0[..8]);
+    u64::from_be_bytes(b)
 }
 
 impl Ledger {
@@ -149,21 +219,27 @@ impl Ledger {
             assets: Vec::new(),
             asset_ids: BTreeMap::new(),
             slots: BTreeMap::new(),
-            amounts: Vec::new(),
+            balances: Vec::new(),
+            keys: Vec::new(),
+            dirty: Vec::new(),
+            dirty_flags: Vec::new(),
+            dirty_assets: Vec::new(),
             tree: StateTree::default(),
             addresses: 0,
+            pending_addresses: 0,
             dapp: config.dapp_address,
-            pending: BTreeMap::new(),
-            pending_supply: BTreeMap::new(),
             pool: Vec::new(),
             blocks: Vec::new(),
             block_ids: BTreeMap::new(),
             tx_index: BTreeMap::new(),
+            tx_collisions: BTreeMap::new(),
             sealed_txs: 0,
             inputs: 0,
             stopped: None,
             config,
         };
+        ledger.register(Asset::Eth);
+        ledger.register(Asset::Coin);
         let mut header = Header {
             version: HEADER_VERSION,
             height: 0,
@@ -205,6 +281,28 @@ impl Ledger {
         self.block_ids.get(hash).and_then(|h| self.block(*h))
     }
 
+    fn materialize(&self, s: &StoredTx) -> Tx {
+        Tx {
+            kind: s.kind,
+            input: s.input,
+            sub: s.sub,
+            from: s.from,
+            to: s.to,
+            asset: self.assets[s.asset as usize].asset,
+            amount: s.amount,
+        }
+    }
+
+    /// A block's transactions with their hashes, in block order.
+    pub fn block_txs(&self, block: &Block) -> Vec<(Hash, Tx)> {
+        self.block_txs_range(block, 0..block.txs.len())
+    }
+
+    pub(crate) fn block_txs_range(&self, block: &Block, range: std::ops::Range<usize>) -> Vec<(Hash, Tx)> {
+        let stored = block.txs.get(range).unwrap_or_default();
+        stored.iter().map(|s| self.materialize(s)).map(|tx| (tx.hash(), tx)).collect()
+    }
+
     pub fn pool(&self) -> &[(Hash, Tx)] {
         &self.pool
     }
@@ -214,16 +312,19 @@ impl Ledger {
     }
 
     pub fn tx_location(&self, hash: &Hash) -> Option<TxLocation> {
-        self.tx_index.get(hash).copied()
+        self.tx(hash).map(|(_, loc)| loc)
     }
 
-    pub fn tx(&self, hash: &Hash) -> Option<(&Tx, TxLocation)> {
-        let loc = self.tx_location(hash)?;
-        let tx = match loc {
-            TxLocation::Pending(i) => &self.pool.get(i as usize)?.1,
-            TxLocation::Sealed { height, index } => &self.block(height)?.txs.get(index as usize)?.1,
+    /// A transaction by hash: pending (searched in the bounded pool) or sealed (indexed).
+    pub fn tx(&self, hash: &Hash) -> Option<(Tx, TxLocation)> {
+        if let Some(i) = self.pool.iter().position(|(h, _)| h == hash) {
+            return Some((self.pool[i].1.clone(), TxLocation::Pending(i as u32)));
+        }
+        let check = |&(height, index): &(u64, u32)| {
+            let tx = self.materialize(self.block(height)?.txs.get(index as usize)?);
+            (tx.hash() == *hash).then_some((tx, TxLocation::Sealed { height, index }))
         };
-        Some((tx, loc))
+        self.tx_index.get(&prefix(hash)).and_then(check).or_else(|| self.tx_collisions.get(hash).and_then(check))
     }
 
     /// Number of advance inputs processed (accepted or rejected).
@@ -241,35 +342,33 @@ impl Ledger {
         sha256(&[b"ledger/state/v1", &self.tree.root().0, &self.tree.len().to_be_bytes(), &[flag], &dapp])
     }
 
-    pub fn confirmed_balance(&self, account: &Address, asset: &Asset) -> U256 {
-        self.asset_ids.get(asset).map_or_else(U256::zero, |&id| self.confirmed_by_id(account, id))
-    }
-
-    pub fn pending_balance(&self, account: &Address, asset: &Asset) -> U256 {
-        self.asset_ids.get(asset).map_or_else(U256::zero, |&id| self.pending_by_id(account, id))
-    }
-
-    pub fn confirmed_supply(&self, asset: &Asset) -> U256 {
-        self.asset_ids.get(asset).map_or_else(U256::zero, |&id| self.assets[id as usize].supply)
-    }
-
-    pub fn pending_supply(&self, asset: &Asset) -> U256 {
-        self.asset_ids.get(asset).map_or_else(U256::zero, |&id| self.pending_supply_by_id(id))
-    }
-
-    pub(crate) fn confirmed_by_id(&self, account: &Address, id: u32) -> U256 {
-        self.slots.get(&(*account, id)).map_or_else(U256::zero, |&s| self.amounts[s as usize])
-    }
-
-    pub(crate) fn pending_by_id(&self, account: &Address, id: u32) -> U256 {
-        match self.pending.get(&(*account, id)) {
-            Some(v) => *v,
-            None => self.confirmed_by_id(account, id),
+    fn known_id(&self, asset: &Asset) -> Option<u32> {
+        match asset {
+            Asset::Eth => Some(ETH_ID),
+            Asset::Coin => Some(COIN_ID),
+            _ => self.asset_ids.get(asset).copied(),
         }
     }
 
-    pub(crate) fn pending_supply_by_id(&self, id: u32) -> U256 {
-        self.pending_supply.get(&id).copied().unwrap_or(self.assets[id as usize].supply)
+    fn entry(&self, account: &Address, asset: &Asset) -> Option<&Balance> {
+        let id = self.known_id(asset)?;
+        self.slots.get(&(*account, id)).map(|&s| &self.balances[s as usize])
+    }
+
+    pub fn confirmed_balance(&self, account: &Address, asset: &Asset) -> U256 {
+        self.entry(account, asset).map_or_else(U256::zero, |b| b.confirmed)
+    }
+
+    pub fn pending_balance(&self, account: &Address, asset: &Asset) -> U256 {
+        self.entry(account, asset).map_or_else(U256::zero, |b| b.pending)
+    }
+
+    pub fn confirmed_supply(&self, asset: &Asset) -> U256 {
+        self.known_id(asset).map_or_else(U256::zero, |id| self.assets[id as usize].supply)
+    }
+
+    pub fn pending_supply(&self, asset: &Asset) -> U256 {
+        self.known_id(asset).map_or_else(U256::zero, |id| self.assets[id as usize].pending_supply)
     }
 
     /// Processes one advance input. Rejected inputs change nothing; `Err(Fatal)` means the
@@ -318,10 +417,20 @@ impl Ledger {
             sealed.push(self.seal(acting, input.timestamp)?);
         }
         let mut txs = Vec::with_capacity(planned.len());
+        let mut tx_blocks = Vec::with_capacity(planned.len());
+        // Marks the input's transactions still in the pool as sealed at `height`.
+        let mark = |tx_blocks: &mut Vec<Option<u64>>, height: u64| {
+            for b in tx_blocks.iter_mut().filter(|b| b.is_none()) {
+                *b = Some(height);
+            }
+        };
         for p in planned {
             txs.push(self.admit(p));
+            tx_blocks.push(None);
             if self.pool.len() >= self.config.max_block_txs as usize {
-                sealed.push(self.seal(acting, input.timestamp)?);
+                let height = self.seal(acting, input.timestamp)?;
+                mark(&mut tx_blocks, height);
+                sealed.push(height);
             }
         }
         match input.action {
@@ -329,7 +438,7 @@ impl Ledger {
             Action::Op(Op::Mine) => sealed.push(self.seal(acting, input.timestamp)?),
             _ => {}
         }
-        Ok(Ok(Receipt { input: input.index, txs, sealed }))
+        Ok(Ok(Receipt { input: input.index, txs, tx_blocks, sealed }))
     }
 
     /// Validates an input and computes the absolute balances each of its transactions writes.
@@ -339,79 +448,75 @@ impl Ledger {
             // The block sealed first credits its reward to the acting account.
             let reward = self.config.block_reward;
             let balance = self.pending_balance(&acting, &Asset::Coin);
-            scratch.balances.insert((acting, Asset::Coin), balance.saturating_add(reward));
-            scratch.supply.insert(Asset::Coin, self.pending_supply(&Asset::Coin).saturating_add(reward));
+            scratch.balances.push((acting, Asset::Coin, balance.saturating_add(reward)));
+            scratch.supply.push((Asset::Coin, self.pending_supply(&Asset::Coin).saturating_add(reward)));
         }
+        let tx = |kind, sub, from, to, asset, amount| Tx { kind, input: input.index, sub, from, to, asset, amount };
         let txs: Vec<Tx> = match &input.action {
-            Action::Deposit { depositor, credits } => credits
-                .iter()
-                .enumerate()
-                .map(|(i, (asset, amount))| Tx {
-                    kind: TxKind::Deposit,
-                    input: input.index,
-                    sub: i as u32,
-                    from: *depositor,
-                    to: *depositor,
-                    asset: *asset,
-                    amount: *amount,
-                })
-                .collect(),
+            Action::Deposit { depositor, credits } => {
+                if credits.iter().any(|(a, _)| *a == Asset::Coin) {
+                    return Err(Rejection::new(ErrorCode::UnknownAsset, "COIN is created only as block rewards"));
+                }
+                credits
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (asset, amount))| tx(TxKind::Deposit, i as u32, *depositor, *depositor, *asset, *amount))
+                    .collect()
+            }
             Action::SetDappAddress(_) | Action::Op(Op::Mine) => Vec::new(),
             Action::Op(Op::Transfer { to, asset, amount }) => {
-                vec![Tx {
-                    kind: TxKind::Transfer,
-                    input: input.index,
-                    sub: 0,
-                    from: acting,
-                    to: *to,
-                    asset: *asset,
-                    amount: *amount,
-                }]
+                vec![tx(TxKind::Transfer, 0, acting, *to, *asset, *amount)]
             }
             Action::Op(Op::Withdraw { asset, amount }) => {
+                if !asset.is_withdrawable() {
+                    return Err(Rejection::new(
+                        ErrorCode::NotWithdrawable,
+                        "COIN exists only inside the ledger and cannot be withdrawn",
+                    ));
+                }
                 if self.dapp.is_none() && input.app_contract.is_none() {
                     return Err(Rejection::new(
                         ErrorCode::DappAddressUnknown,
                         "withdrawals need the dApp's own address, which is not known yet: relay it with DAppAddressRelay (Rollups v1) or set LEDGER_DAPP_ADDRESS",
                     ));
                 }
-                vec![Tx {
-                    kind: TxKind::Withdraw,
-                    input: input.index,
-                    sub: 0,
-                    from: acting,
-                    to: acting,
-                    asset: *asset,
-                    amount: *amount,
-                }]
+                vec![tx(TxKind::Withdraw, 0, acting, acting, *asset, *amount)]
             }
         };
-        if txs.len() > 1 && txs.iter().any(|t| t.asset == Asset::Coin) {
-            // Multi-transaction inputs may cross a seal whose reward changes COIN balances; the
-            // absolute writes below assume they never touch COIN (deposits never do).
-            return Err(Rejection::new(ErrorCode::UnknownAsset, "COIN cannot be deposited"));
-        }
         txs.into_iter().map(|tx| self.step(&mut scratch, tx)).collect()
     }
 
     /// Applies one transaction to the scratch view and records its writes.
     fn step(&self, s: &mut Scratch, tx: Tx) -> Result<Planned, Rejection> {
-        let balance = |s: &Scratch, a: Address, asset: Asset| {
-            s.balances.get(&(a, asset)).copied().unwrap_or_else(|| self.pending_balance(&a, &asset))
+        let asset_id = self.known_id(&tx.asset);
+        // Reads through the scratch values to the pending view, noting the slot if it exists.
+        let read = |s: &Scratch, account: Address| -> (U256, Option<u32>) {
+            let slot = asset_id.and_then(|id| self.slots.get(&(account, id)).copied());
+            let stored = slot.map_or_else(U256::zero, |slot| self.balances[slot as usize].pending);
+            (s.balance(&account, &tx.asset).unwrap_or(stored), slot)
         };
-        let supply =
-            |s: &Scratch, asset: Asset| s.supply.get(&asset).copied().unwrap_or_else(|| self.pending_supply(&asset));
+        let supply = |s: &Scratch| {
+            s.supply(&tx.asset)
+                .unwrap_or_else(|| asset_id.map_or_else(U256::zero, |id| self.assets[id as usize].pending_supply))
+        };
+        let write =
+            |account, (value, slot): (U256, Option<u32>)| Write { account, asset: tx.asset, asset_id, slot, value };
         let amount = tx.amount;
         if amount.is_zero() {
             return Err(Rejection::new(ErrorCode::InvalidAmount, "amount must be greater than zero"));
         }
-        let mut p =
-            Planned { writes: [(Address::ZERO, Asset::Eth, U256::zero()); 2], write_count: 0, supply: None, tx };
-        let tx = &p.tx;
+        if tx.asset.is_nft() && amount != U256::one() {
+            return Err(Rejection::new(
+                ErrorCode::InvalidAmount,
+                format!("an ERC-721 token moves whole: amount must be 1, got {amount}"),
+            ));
+        }
+        let mut writes = [None, None];
+        let mut new_supply = None;
         match tx.kind {
             TxKind::Deposit => {
-                let total = supply(s, tx.asset);
-                let new_total = total.checked_add(amount).ok_or_else(|| {
+                let total = supply(s);
+                let next = total.checked_add(amount).ok_or_else(|| {
                     Rejection::new(
                         ErrorCode::Overflow,
                         format!("depositing {amount} would overflow the total supply of {}", tx.asset),
@@ -424,65 +529,101 @@ impl Ledger {
                     ));
                 }
                 // A balance never exceeds its asset's supply, so this cannot overflow.
-                let to = balance(s, tx.to, tx.asset).saturating_add(amount);
-                p.writes[0] = (tx.to, tx.asset, to);
-                p.write_count = 1;
-                p.supply = Some((tx.asset, new_total));
+                let (to, slot) = read(s, tx.to);
+                writes[0] = Some(write(tx.to, (to.saturating_add(amount), slot)));
+                new_supply = Some(next);
             }
             TxKind::Transfer | TxKind::Withdraw => {
-                let from = balance(s, tx.from, tx.asset);
+                let (from, from_slot) = read(s, tx.from);
                 let Some(left) = from.checked_sub(amount) else {
                     return Err(Rejection::new(
                         ErrorCode::InsufficientFunds,
                         format!("{} holds {from} of {} (pending), needs {amount}", tx.from, tx.asset),
                     ));
                 };
-                p.writes[0] = (tx.from, tx.asset, left);
-                p.write_count = 1;
-                if tx.kind == TxKind::Transfer {
-                    if tx.to != tx.from {
-                        let to = balance(s, tx.to, tx.asset).saturating_add(amount);
-                        p.writes[1] = (tx.to, tx.asset, to);
-                        p.write_count = 2;
-                    } else {
-                        p.writes[0].2 = from;
-                    }
+                if tx.kind == TxKind::Withdraw {
+                    writes[0] = Some(write(tx.from, (left, from_slot)));
+                    new_supply = Some(supply(s).saturating_sub(amount));
+                } else if tx.to == tx.from {
+                    writes[0] = Some(write(tx.from, (from, from_slot)));
                 } else {
-                    p.supply = Some((tx.asset, supply(s, tx.asset).saturating_sub(amount)));
+                    let (to, to_slot) = read(s, tx.to);
+                    writes[0] = Some(write(tx.from, (left, from_slot)));
+                    writes[1] = Some(write(tx.to, (to.saturating_add(amount), to_slot)));
                 }
             }
         }
-        for &(a, asset, v) in &p.writes[..p.write_count] {
-            s.balances.insert((a, asset), v);
+        for w in writes.iter().flatten() {
+            s.balances.push((w.account, w.asset, w.value));
         }
-        if let Some((asset, v)) = p.supply {
-            s.supply.insert(asset, v);
+        if let Some(v) = new_supply {
+            s.supply.push((tx.asset, v));
         }
-        Ok(p)
+        Ok(Planned { supply: new_supply.map(|v| (tx.asset, asset_id, v)), tx, writes })
     }
 
-    fn asset_id(&mut self, asset: Asset) -> u32 {
+    fn register(&mut self, asset: Asset) -> u32 {
         if let Some(&id) = self.asset_ids.get(&asset) {
             return id;
         }
         let id = self.assets.len() as u32;
-        self.assets.push(AssetEntry { asset, digest: sha256(&[&asset.encode()]).0, supply: U256::zero() });
+        self.assets.push(AssetEntry {
+            asset,
+            digest: sha256(&[&asset.encode()]).0,
+            supply: U256::zero(),
+            pending_supply: U256::zero(),
+            dirty: false,
+        });
         self.asset_ids.insert(asset, id);
         id
     }
 
+    /// The slot of an entry, creating it (as a pending entry of the next block) if needed.
+    fn slot(&mut self, account: Address, id: u32) -> u32 {
+        if let Some(&slot) = self.slots.get(&(account, id)) {
+            return slot;
+        }
+        let new_account = self.slots.range((account, 0)..=(account, u32::MAX)).next().is_none();
+        self.pending_addresses += u64::from(new_account);
+        let slot = self.balances.len() as u32;
+        self.slots.insert((account, id), slot);
+        self.balances.push(Balance::default());
+        self.keys.push((account, id));
+        self.dirty_flags.push(false);
+        slot
+    }
+
+    fn set_pending(&mut self, slot: u32, value: U256) {
+        self.balances[slot as usize].pending = value;
+        if !self.dirty_flags[slot as usize] {
+            self.dirty_flags[slot as usize] = true;
+            self.dirty.push(slot);
+        }
+    }
+
+    fn set_pending_supply(&mut self, id: u32, value: U256) {
+        let entry = &mut self.assets[id as usize];
+        entry.pending_supply = value;
+        if !entry.dirty {
+            entry.dirty = true;
+            self.dirty_assets.push(id);
+        }
+    }
+
     /// Writes a planned transaction into the pending view and the pool.
     fn admit(&mut self, p: Planned) -> Hash {
-        for &(account, asset, value) in &p.writes[..p.write_count] {
-            let id = self.asset_id(asset);
-            self.pending.insert((account, id), value);
+        for w in p.writes.into_iter().flatten() {
+            let id = w.asset_id.unwrap_or_else(|| self.register(w.asset));
+            // A slot unknown at planning time may have been created by an earlier transaction
+            // of the same input.
+            let slot = w.slot.unwrap_or_else(|| self.slot(w.account, id));
+            self.set_pending(slot, w.value);
         }
-        if let Some((asset, value)) = p.supply {
-            let id = self.asset_id(asset);
-            self.pending_supply.insert(id, value);
+        if let Some((asset, id, value)) = p.supply {
+            let id = id.unwrap_or_else(|| self.register(asset));
+            self.set_pending_supply(id, value);
         }
         let hash = p.tx.hash();
-        self.tx_index.insert(hash, TxLocation::Pending(self.pool.len() as u32));
         self.pool.push((hash, p.tx));
         hash
     }
@@ -513,50 +654,45 @@ impl Ledger {
         let reward = self.config.block_reward;
 
         if !reward.is_zero() {
-            let coin = self.asset_id(Asset::Coin);
-            let balance = self.pending_by_id(&miner, coin);
-            let supply = self.pending_supply_by_id(coin);
-            self.pending.insert((miner, coin), balance.saturating_add(reward));
-            self.pending_supply.insert(coin, supply.saturating_add(reward));
+            let slot = self.slot(miner, COIN_ID);
+            let balance = self.balances[slot as usize].pending;
+            self.set_pending(slot, balance.saturating_add(reward));
+            let supply = self.assets[COIN_ID as usize].pending_supply;
+            self.set_pending_supply(COIN_ID, supply.saturating_add(reward));
         }
 
-        // Flush pending into confirmed in key order; new entries get the next slots.
-        let pending = std::mem::take(&mut self.pending);
-        let mut leaves = Vec::with_capacity(pending.len());
-        for ((account, id), value) in pending {
-            let slot = match self.slots.get(&(account, id)) {
-                Some(&slot) => {
-                    self.amounts[slot as usize] = value;
-                    slot
-                }
-                None => {
-                    let slot = u32::try_from(self.amounts.len())
-                        .map_err(|_| Fatal::Invariant("more than 2^32 balance entries".into()))?;
-                    let first_of_account = self.slots.range((account, 0)..=(account, u32::MAX)).next().is_none();
-                    self.addresses += u64::from(first_of_account);
-                    self.slots.insert((account, id), slot);
-                    self.amounts.push(value);
-                    slot
-                }
-            };
-            leaves.push((u64::from(slot), leaf_hash(&account, &self.assets[id as usize].digest, value)));
+        // Confirm every changed entry; new entries append to the tree in slot order.
+        let mut dirty = std::mem::take(&mut self.dirty);
+        dirty.sort_unstable();
+        let mut leaves = Vec::with_capacity(dirty.len());
+        for &slot in &dirty {
+            let i = slot as usize;
+            self.dirty_flags[i] = false;
+            let b = &mut self.balances[i];
+            b.confirmed = b.pending;
+            let (account, id) = self.keys[i];
+            leaves.push((u64::from(slot), leaf_hash(&account, &self.assets[id as usize].digest, b.confirmed)));
         }
-        leaves.sort_unstable_by_key(|l| l.0);
-        if !self.tree.update(&leaves) {
+        dirty.clear();
+        self.dirty = dirty;
+        if !self.tree.update(&leaves) || self.tree.len() != self.balances.len() as u64 {
             return Err(Fatal::Invariant("state tree update out of order".into()));
         }
-        for (id, supply) in std::mem::take(&mut self.pending_supply) {
-            self.assets[id as usize].supply = supply;
+        for id in std::mem::take(&mut self.dirty_assets) {
+            let entry = &mut self.assets[id as usize];
+            entry.supply = entry.pending_supply;
+            entry.dirty = false;
         }
+        self.addresses += std::mem::take(&mut self.pending_addresses);
 
-        let txs = std::mem::take(&mut self.pool);
-        let hashes: Vec<Hash> = txs.iter().map(|(h, _)| *h).collect();
+        let pool = std::mem::take(&mut self.pool);
+        let hashes: Vec<Hash> = pool.iter().map(|(h, _)| *h).collect();
         let mut header = Header {
             version: HEADER_VERSION,
             height,
             timestamp,
             difficulty,
-            tx_count: txs.len() as u32,
+            tx_count: pool.len() as u32,
             miner,
             reward,
             prev_hash,
@@ -567,7 +703,26 @@ impl Ledger {
         header.mine(self.config.max_nonce_tries).ok_or(Fatal::NonceExhausted { height })?;
         let hash = header.hash();
         for (index, h) in hashes.iter().enumerate() {
-            self.tx_index.insert(*h, TxLocation::Sealed { height, index: index as u32 });
+            let location = (height, index as u32);
+            if let std::collections::btree_map::Entry::Vacant(e) = self.tx_index.entry(prefix(h)) {
+                e.insert(location);
+            } else {
+                self.tx_collisions.insert(*h, location);
+            }
+        }
+        let mut txs = Vec::with_capacity(pool.len());
+        for (_, tx) in pool {
+            let asset =
+                self.known_id(&tx.asset).ok_or_else(|| Fatal::Invariant(format!("unregistered asset {}", tx.asset)))?;
+            txs.push(StoredTx {
+                amount: tx.amount,
+                input: tx.input,
+                from: tx.from,
+                to: tx.to,
+                asset,
+                sub: tx.sub,
+                kind: tx.kind,
+            });
         }
         self.sealed_txs += txs.len() as u64;
         self.block_ids.insert(hash, height);
@@ -581,14 +736,13 @@ impl Ledger {
         let mut bytes = Vec::new();
         bytes.extend(self.state_root().0);
         bytes.extend(self.tip().hash.0);
-        for ((a, id), v) in &self.pending {
+        for ((a, id), slot) in &self.slots {
+            let b = &self.balances[*slot as usize];
             bytes.extend(a.0);
             bytes.extend(self.assets[*id as usize].digest);
-            bytes.extend(u256_be(*v));
-        }
-        for (id, v) in &self.pending_supply {
-            bytes.extend(self.assets[*id as usize].digest);
-            bytes.extend(u256_be(*v));
+            bytes.extend(slot.to_be_bytes());
+            bytes.extend(u256_be(b.confirmed));
+            bytes.extend(u256_be(b.pending));
         }
         for (h, _) in &self.pool {
             bytes.extend(h.0);
@@ -596,21 +750,31 @@ impl Ledger {
         for a in &self.assets {
             bytes.extend(a.digest);
             bytes.extend(u256_be(a.supply));
+            bytes.extend(u256_be(a.pending_supply));
         }
+        bytes.extend(self.addresses.to_be_bytes());
+        bytes.extend(self.pending_addresses.to_be_bytes());
+        bytes.extend(self.dapp.unwrap_or_default().0);
         sha256(&[&bytes])
     }
 
-    /// Checks the chain from genesis: hash links, heights, proof of work, transaction roots,
-    /// and that the incremental state tree equals a full recomputation.
+    /// Checks the chain from genesis: hash links, heights, proof of work, transaction roots and
+    /// the hash index, and that the incremental state tree equals a full recomputation.
     pub fn verify_chain(&self) -> Result<(), String> {
         for (i, block) in self.blocks.iter().enumerate() {
             let decoded = Header::decode(&block.header.encode()).map_err(|e| format!("block {i}: {e}"))?;
             if decoded.hash() != block.hash || decoded.height != i as u64 {
                 return Err(format!("block {i}: stored hash or height does not match its header"));
             }
-            let hashes: Vec<Hash> = block.txs.iter().map(|(h, _)| *h).collect();
-            if tx_root(&hashes) != block.header.tx_root || block.txs.iter().any(|(h, tx)| tx.hash() != *h) {
-                return Err(format!("block {i}: transaction root or hashes do not match"));
+            let txs = self.block_txs(block);
+            let hashes: Vec<Hash> = txs.iter().map(|(h, _)| *h).collect();
+            if tx_root(&hashes) != block.header.tx_root || txs.len() != block.header.tx_count as usize {
+                return Err(format!("block {i}: transaction root or count does not match"));
+            }
+            for (index, h) in hashes.iter().enumerate() {
+                if self.tx_location(h) != Some(TxLocation::Sealed { height: i as u64, index: index as u32 }) {
+                    return Err(format!("block {i}: transaction {h} is not indexed"));
+                }
             }
             if i > 0 && block.header.prev_hash != self.blocks[i - 1].hash {
                 return Err(format!("block {i}: prev_hash does not link to block {}", i - 1));
@@ -622,12 +786,14 @@ impl Ledger {
         Ok(())
     }
 
-    /// Approximate heap bytes of the confirmed state (balances, slot index, state tree).
+    /// Heap bytes of the confirmed state: the slot index, balances, and the state tree.
     pub fn state_heap_bytes(&self) -> usize {
         // A BTreeMap node holds up to 11 entries plus edges; 1.5x the entry size is a fair mean.
         let slot_entry = std::mem::size_of::<((Address, u32), u32)>();
         self.slots.len() * slot_entry * 3 / 2
-            + self.amounts.capacity() * std::mem::size_of::<U256>()
+            + self.balances.capacity() * std::mem::size_of::<Balance>()
+            + self.keys.capacity() * std::mem::size_of::<(Address, u32)>()
+            + self.dirty_flags.capacity()
             + self.tree.heap_bytes()
     }
 
@@ -636,9 +802,10 @@ impl Ledger {
         let txs: Vec<Value> = receipt
             .txs
             .iter()
-            .map(|h| match self.tx_location(h) {
-                Some(TxLocation::Sealed { height, .. }) => json!({"hash": h, "status": "sealed", "block": height}),
-                _ => json!({"hash": h, "status": "pending"}),
+            .zip(&receipt.tx_blocks)
+            .map(|(h, block)| match block {
+                Some(height) => json!({"hash": h, "status": "sealed", "block": height}),
+                None => json!({"hash": h, "status": "pending"}),
             })
             .collect();
         let sealed: Vec<Value> = receipt

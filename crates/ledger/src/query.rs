@@ -136,7 +136,7 @@ impl Ledger {
                     .iter()
                     .map(|&id| {
                         let a = &self.assets[id as usize];
-                        json!({"asset": a.asset, "confirmed": a.supply.to_string(), "pending": self.pending_supply_by_id(id).to_string()})
+                        json!({"asset": a.asset, "confirmed": a.supply.to_string(), "pending": a.pending_supply.to_string()})
                     })
                     .collect();
                 Ok(json!({"assets": self.assets.len(), "offset": offset, "supply": rows}))
@@ -175,18 +175,15 @@ impl Ledger {
     }
 
     fn balances(&self, address: &Address) -> Value {
-        let mut ids: Vec<u32> =
-            self.slots.range((*address, 0)..=(*address, u32::MAX)).map(|((_, id), _)| *id).collect();
-        ids.extend(self.pending.range((*address, 0)..=(*address, u32::MAX)).map(|((_, id), _)| *id));
-        ids.sort_unstable();
-        ids.dedup();
-        let rows: Vec<Value> = ids
-            .into_iter()
-            .map(|id| {
+        let rows: Vec<Value> = self
+            .slots
+            .range((*address, 0)..=(*address, u32::MAX))
+            .map(|((_, id), slot)| {
+                let b = &self.balances[*slot as usize];
                 json!({
-                    "asset": self.assets[id as usize].asset,
-                    "confirmed": self.confirmed_by_id(address, id).to_string(),
-                    "pending": self.pending_by_id(address, id).to_string(),
+                    "asset": self.assets[*id as usize].asset,
+                    "confirmed": b.confirmed.to_string(),
+                    "pending": b.pending.to_string(),
                 })
             })
             .collect();
@@ -210,7 +207,10 @@ impl Ledger {
     fn block_json(&self, block: &Block, offset: u64, limit: usize) -> Value {
         let mut v = header_json(block);
         v["txs_offset"] = json!(offset);
-        v["txs"] = Value::Array(page(&block.txs, offset, limit).iter().map(|(h, tx)| tx.to_json(h)).collect());
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(block.txs.len());
+        let end = start.saturating_add(limit).min(block.txs.len());
+        let txs = self.block_txs_range(block, start..end);
+        v["txs"] = Value::Array(txs.iter().map(|(h, tx)| tx.to_json(h)).collect());
         v
     }
 
@@ -221,7 +221,7 @@ impl Ledger {
                 .slots
                 .iter()
                 .filter(|((_, a), _)| *a == id)
-                .map(|((address, _), slot)| (self.amounts[*slot as usize], *address))
+                .map(|((address, _), slot)| (self.balances[*slot as usize].confirmed, *address))
                 .filter(|(v, _)| !v.is_zero())
                 .collect(),
         };
@@ -251,7 +251,7 @@ impl Ledger {
             text.push_str("]}");
             text
         };
-        let items: Vec<String> = block.txs.iter().map(|(h, tx)| tx.to_json(h).to_string()).collect();
+        let items: Vec<String> = self.block_txs(block).iter().map(|(h, tx)| tx.to_json(h).to_string()).collect();
         // Pack greedily; 40 bytes of slack covers the part counters growing by a few digits.
         let budget = max_bytes.saturating_sub(base(0, 0, &[]).len() + 40);
         let mut chunks: Vec<Vec<String>> = vec![Vec::new()];

@@ -474,7 +474,8 @@ fn compare_block(ledger: &Ledger, model: &Model, height: u64) -> Result<(), Test
     prop_assert_eq!(header.miner, expected.miner, "miner of block {}", height);
     prop_assert_eq!(header.reward, expected.reward, "reward of block {}", height);
     prop_assert_eq!(header.tx_count as usize, expected.txs.len(), "tx count of block {}", height);
-    let txs: Vec<&Tx> = block.txs.iter().map(|(_, tx)| tx).collect();
+    let stored = ledger.block_txs(block);
+    let txs: Vec<&Tx> = stored.iter().map(|(_, tx)| tx).collect();
     prop_assert_eq!(txs, expected.txs.iter().collect::<Vec<_>>(), "transactions of block {}", height);
     prop_assert!(header.check_pow().is_ok(), "block {} lacks its proof of work", height);
     Ok(())
@@ -516,7 +517,7 @@ fn run_model(config: Config, inputs: Vec<Input>) -> Result<(), TestCaseError> {
                 }
                 for (hash, tx) in hashes.iter().zip(&txs) {
                     let found = ledger.tx(hash);
-                    prop_assert_eq!(found.map(|(t, _)| t), Some(tx));
+                    prop_assert_eq!(found.as_ref().map(|(t, _)| t.clone()), Some(tx.clone()));
                     let pending = matches!(found, Some((_, TxLocation::Pending(_))));
                     prop_assert_eq!(pending, model.pool.contains(tx), "location of {:?}", tx);
                 }
