@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::error::{ErrorCode, Rejection};
 use crate::merkle::{sha256, tx_root, StateTree};
 use crate::op::Op;
+use crate::slots::SlotIndex;
 use crate::tx::{Tx, TxKind};
 use crate::types::{u256_be, Address, Hash, U256};
 
@@ -180,10 +181,8 @@ pub struct Ledger {
     /// (account, asset id) → slot in `balances` and in the state tree. A slot is assigned when
     /// a transaction first writes the entry; every admitted transaction is sealed with the next
     /// block, so slots below `balances.len()` always reach the tree, in order.
-    pub(crate) slots: BTreeMap<(Address, u32), u32>,
+    pub(crate) slots: SlotIndex,
     pub(crate) balances: Vec<Balance>,
-    /// slot → (account, asset id), to hash the leaves of changed slots.
-    keys: Vec<(Address, u32)>,
     /// Slots whose pending value may differ from the confirmed one, and a flag per slot.
     dirty: Vec<u32>,
     dirty_flags: Vec<bool>,
@@ -218,9 +217,8 @@ impl Ledger {
         let mut ledger = Ledger {
             assets: Vec::new(),
             asset_ids: BTreeMap::new(),
-            slots: BTreeMap::new(),
+            slots: SlotIndex::default(),
             balances: Vec::new(),
-            keys: Vec::new(),
             dirty: Vec::new(),
             dirty_flags: Vec::new(),
             dirty_assets: Vec::new(),
@@ -352,7 +350,7 @@ impl Ledger {
 
     fn entry(&self, account: &Address, asset: &Asset) -> Option<&Balance> {
         let id = self.known_id(asset)?;
-        self.slots.get(&(*account, id)).map(|&s| &self.balances[s as usize])
+        self.slots.get(account, id).map(|s| &self.balances[s as usize])
     }
 
     pub fn confirmed_balance(&self, account: &Address, asset: &Asset) -> U256 {
@@ -491,7 +489,7 @@ impl Ledger {
         let asset_id = self.known_id(&tx.asset);
         // Reads through the scratch values to the pending view, noting the slot if it exists.
         let read = |s: &Scratch, account: Address| -> (U256, Option<u32>) {
-            let slot = asset_id.and_then(|id| self.slots.get(&(account, id)).copied());
+            let slot = asset_id.and_then(|id| self.slots.get(&account, id));
             let stored = slot.map_or_else(U256::zero, |slot| self.balances[slot as usize].pending);
             (s.balance(&account, &tx.asset).unwrap_or(stored), slot)
         };
@@ -580,15 +578,12 @@ impl Ledger {
 
     /// The slot of an entry, creating it (as a pending entry of the next block) if needed.
     fn slot(&mut self, account: Address, id: u32) -> u32 {
-        if let Some(&slot) = self.slots.get(&(account, id)) {
+        if let Some(slot) = self.slots.get(&account, id) {
             return slot;
         }
-        let new_account = self.slots.range((account, 0)..=(account, u32::MAX)).next().is_none();
-        self.pending_addresses += u64::from(new_account);
-        let slot = self.balances.len() as u32;
-        self.slots.insert((account, id), slot);
+        self.pending_addresses += u64::from(!self.slots.has_account(&account));
+        let slot = self.slots.insert(account, id);
         self.balances.push(Balance::default());
-        self.keys.push((account, id));
         self.dirty_flags.push(false);
         slot
     }
@@ -670,7 +665,7 @@ impl Ledger {
             self.dirty_flags[i] = false;
             let b = &mut self.balances[i];
             b.confirmed = b.pending;
-            let (account, id) = self.keys[i];
+            let (account, id) = self.slots.key(slot);
             leaves.push((u64::from(slot), leaf_hash(&account, &self.assets[id as usize].digest, b.confirmed)));
         }
         dirty.clear();
@@ -736,11 +731,10 @@ impl Ledger {
         let mut bytes = Vec::new();
         bytes.extend(self.state_root().0);
         bytes.extend(self.tip().hash.0);
-        for ((a, id), slot) in &self.slots {
-            let b = &self.balances[*slot as usize];
+        for (slot, (a, id)) in self.slots.keys().iter().enumerate() {
+            let b = &self.balances[slot];
             bytes.extend(a.0);
             bytes.extend(self.assets[*id as usize].digest);
-            bytes.extend(slot.to_be_bytes());
             bytes.extend(u256_be(b.confirmed));
             bytes.extend(u256_be(b.pending));
         }
@@ -788,11 +782,8 @@ impl Ledger {
 
     /// Heap bytes of the confirmed state: the slot index, balances, and the state tree.
     pub fn state_heap_bytes(&self) -> usize {
-        // A BTreeMap node holds up to 11 entries plus edges; 1.5x the entry size is a fair mean.
-        let slot_entry = std::mem::size_of::<((Address, u32), u32)>();
-        self.slots.len() * slot_entry * 3 / 2
+        self.slots.heap_bytes()
             + self.balances.capacity() * std::mem::size_of::<Balance>()
-            + self.keys.capacity() * std::mem::size_of::<(Address, u32)>()
             + self.dirty_flags.capacity()
             + self.tree.heap_bytes()
     }

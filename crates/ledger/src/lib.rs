@@ -15,6 +15,7 @@ mod ledger;
 pub mod merkle;
 pub mod op;
 mod query;
+mod slots;
 pub mod tx;
 pub mod types;
 

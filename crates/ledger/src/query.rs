@@ -177,11 +177,12 @@ impl Ledger {
     fn balances(&self, address: &Address) -> Value {
         let rows: Vec<Value> = self
             .slots
-            .range((*address, 0)..=(*address, u32::MAX))
-            .map(|((_, id), slot)| {
-                let b = &self.balances[*slot as usize];
+            .of_account(address)
+            .into_iter()
+            .map(|(id, slot)| {
+                let b = &self.balances[slot as usize];
                 json!({
-                    "asset": self.assets[*id as usize].asset,
+                    "asset": self.assets[id as usize].asset,
                     "confirmed": b.confirmed.to_string(),
                     "pending": b.pending.to_string(),
                 })
@@ -219,9 +220,11 @@ impl Ledger {
             None => Vec::new(),
             Some(&id) => self
                 .slots
+                .keys()
                 .iter()
+                .zip(&self.balances)
                 .filter(|((_, a), _)| *a == id)
-                .map(|((address, _), slot)| (self.balances[*slot as usize].confirmed, *address))
+                .map(|((address, _), b)| (b.confirmed, *address))
                 .filter(|(v, _)| !v.is_zero())
                 .collect(),
         };
