@@ -191,6 +191,9 @@ pub struct Ledger {
     pub(crate) addresses: u64,
     pending_addresses: u64,
     pub(crate) dapp: Option<Address>,
+    /// The dApp address as of the tip: the state root commits to this one, so it changes only
+    /// when a block is sealed.
+    confirmed_dapp: Option<Address>,
     pub(crate) pool: Vec<(Hash, Tx)>,
     pub(crate) blocks: Vec<Block>,
     pub(crate) block_ids: BTreeMap<Hash, u64>,
@@ -226,6 +229,7 @@ impl Ledger {
             addresses: 0,
             pending_addresses: 0,
             dapp: config.dapp_address,
+            confirmed_dapp: config.dapp_address,
             pool: Vec::new(),
             blocks: Vec::new(),
             block_ids: BTreeMap::new(),
@@ -333,7 +337,7 @@ impl Ledger {
     /// The commitment to the whole confirmed state: sha256 of a domain tag, the state tree's root
     /// and leaf count, and the dApp address if known.
     pub fn state_root(&self) -> Hash {
-        let (flag, dapp) = match self.dapp {
+        let (flag, dapp) = match self.confirmed_dapp {
             Some(a) => (1u8, a.0),
             None => (0u8, [0u8; 20]),
         };
@@ -618,7 +622,11 @@ impl Ledger {
             let id = id.unwrap_or_else(|| self.register(asset));
             self.set_pending_supply(id, value);
         }
-        let hash = p.tx.hash();
+        let digest = self.known_id(&p.tx.asset).map(|id| self.assets[id as usize].digest);
+        let hash = match digest {
+            Some(d) => sha256(&[&p.tx.encode_with(&d)]),
+            None => p.tx.hash(),
+        };
         self.pool.push((hash, p.tx));
         hash
     }
@@ -679,6 +687,7 @@ impl Ledger {
             entry.dirty = false;
         }
         self.addresses += std::mem::take(&mut self.pending_addresses);
+        self.confirmed_dapp = self.dapp;
 
         let pool = std::mem::take(&mut self.pool);
         let hashes: Vec<Hash> = pool.iter().map(|(h, _)| *h).collect();
@@ -749,6 +758,7 @@ impl Ledger {
         bytes.extend(self.addresses.to_be_bytes());
         bytes.extend(self.pending_addresses.to_be_bytes());
         bytes.extend(self.dapp.unwrap_or_default().0);
+        bytes.extend(self.confirmed_dapp.unwrap_or_default().0);
         sha256(&[&bytes])
     }
 
@@ -773,6 +783,9 @@ impl Ledger {
             if i > 0 && block.header.prev_hash != self.blocks[i - 1].hash {
                 return Err(format!("block {i}: prev_hash does not link to block {}", i - 1));
             }
+        }
+        if self.state_root() != self.tip().header.state_root {
+            return Err("the state root differs from the tip header's".into());
         }
         if self.tree.root() != self.tree.recompute_root() {
             return Err("incremental state tree differs from a full recomputation".into());

@@ -16,18 +16,21 @@ pub fn sha256(parts: &[&[u8]]) -> Hash {
 
 /// The binary Merkle root of a block's transaction hashes.
 ///
-/// Empty list: 32 zero bytes. A node is `sha256(left ‖ right)`; a node without a right sibling
-/// is promoted unchanged (no duplication, so two lists never share a root by repetition). The
-/// header also carries `tx_count`, which pins the tree's shape.
+/// Empty list: 32 zero bytes. An inner node is one SHA-256 compression of `left ‖ right` from
+/// the chaining value of the domain block `ledger/tx-tree/node/v1` (see [`StateTree`] for why
+/// one compression suffices); a node without a right sibling is promoted unchanged (no
+/// duplication, so two lists never share a root by repetition). The header also carries
+/// `tx_count`, which pins the tree's shape.
 pub fn tx_root(hashes: &[Hash]) -> Hash {
     if hashes.is_empty() {
         return Hash::ZERO;
     }
-    let mut level: Vec<Hash> = hashes.to_vec();
+    let iv = domain_iv(b"ledger/tx-tree/node/v1");
+    let mut level: Vec<[u8; 32]> = hashes.iter().map(|h| h.0).collect();
     while level.len() > 1 {
-        level = level.chunks(2).map(|pair| if let [l, r] = pair { sha256(&[&l.0, &r.0]) } else { pair[0] }).collect();
+        level = level.chunks(2).map(|pair| if let [l, r] = pair { node(&iv, l, r) } else { pair[0] }).collect();
     }
-    level[0]
+    Hash(level[0])
 }
 
 /// SHA-256's initial state.
@@ -47,10 +50,9 @@ fn state_bytes(state: &[u32; 8]) -> [u8; 32] {
     out
 }
 
-/// The chaining state after compressing the domain block of the state tree's inner nodes.
-fn node_iv() -> [u32; 8] {
+/// The chaining state after compressing a domain block (the tag, zero-padded to 64 bytes).
+fn domain_iv(tag: &[u8]) -> [u32; 8] {
     let mut block = [0u8; 64];
-    let tag = b"ledger/state-tree/node/v1";
     block[..tag.len()].copy_from_slice(tag);
     let mut state = SHA256_IV;
     compress(&mut state, &block);
@@ -87,7 +89,7 @@ pub struct StateTree {
 
 impl Default for StateTree {
     fn default() -> Self {
-        let iv = node_iv();
+        let iv = domain_iv(b"ledger/state-tree/node/v1");
         let mut empty = vec![[0u8; 32]];
         for i in 0..64 {
             let e = empty[i];
@@ -229,9 +231,12 @@ mod tests {
         let (a, b, c) = (sha256(&[b"a"]), sha256(&[b"b"]), sha256(&[b"c"]));
         assert_eq!(tx_root(&[]), Hash::ZERO);
         assert_eq!(tx_root(&[a]), a);
-        let ab = sha256(&[&a.0, &b.0]);
-        assert_eq!(tx_root(&[a, b]), ab);
-        assert_eq!(tx_root(&[a, b, c]), sha256(&[&ab.0, &c.0]));
+        let iv = domain_iv(b"ledger/tx-tree/node/v1");
+        let ab = node(&iv, &a.0, &b.0);
+        assert_eq!(tx_root(&[a, b]), Hash(ab));
+        assert_eq!(tx_root(&[a, b, c]), Hash(node(&iv, &ab, &c.0)));
+        // A one-compression node is not the plain SHA-256 of the pair.
+        assert_ne!(ab, sha256(&[&a.0, &b.0]).0);
         assert_ne!(tx_root(&[a, b]), tx_root(&[b, a]));
     }
 }

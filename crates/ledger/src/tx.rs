@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::asset::{Asset, ASSET_ENCODED_LEN};
+use crate::asset::Asset;
 use crate::merkle::sha256;
 use crate::types::{u256_be, Address, Hash, U256};
 
@@ -34,8 +34,9 @@ impl TxKind {
     }
 }
 
-/// Length of [`Tx::encode`].
-pub const TX_ENCODED_LEN: usize = 1 + 1 + 8 + 4 + 20 + 20 + ASSET_ENCODED_LEN + 32;
+/// Length of [`Tx::encode`]: short enough (with SHA-256 padding, at most 128 bytes) that a
+/// transaction hash costs two compressions.
+pub const TX_ENCODED_LEN: usize = 1 + 1 + 8 + 4 + 20 + 20 + 32 + 32;
 
 /// An accepted transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,8 +54,13 @@ pub struct Tx {
 
 impl Tx {
     /// Canonical binary encoding: format version (1) ‖ kind ‖ input (u64) ‖ sub (u32) ‖ from ‖
-    /// to ‖ asset (53 bytes) ‖ amount (u256), big-endian.
+    /// to ‖ sha256(asset encoding) ‖ amount (u256), big-endian: 118 bytes.
     pub fn encode(&self) -> [u8; TX_ENCODED_LEN] {
+        self.encode_with(&sha256(&[&self.asset.encode()]).0)
+    }
+
+    /// [`Tx::encode`] with the asset digest supplied (the ledger caches one per asset).
+    pub fn encode_with(&self, asset_digest: &[u8; 32]) -> [u8; TX_ENCODED_LEN] {
         let mut b = [0u8; TX_ENCODED_LEN];
         b[0] = 1;
         b[1] = self.kind.tag();
@@ -62,8 +68,8 @@ impl Tx {
         b[10..14].copy_from_slice(&self.sub.to_be_bytes());
         b[14..34].copy_from_slice(&self.from.0);
         b[34..54].copy_from_slice(&self.to.0);
-        b[54..54 + ASSET_ENCODED_LEN].copy_from_slice(&self.asset.encode());
-        b[54 + ASSET_ENCODED_LEN..].copy_from_slice(&u256_be(self.amount));
+        b[54..86].copy_from_slice(asset_digest);
+        b[86..].copy_from_slice(&u256_be(self.amount));
         b
     }
 
