@@ -42,7 +42,11 @@ struct State {
     current: Option<Vec<Output>>,
     exchanges: Vec<Exchange>,
     exception: Option<String>,
-    answered_202: bool,
+    /// Whether the next `/finish` gets a 202 first (one before every request).
+    owe_202: bool,
+    /// The status of the last `/finish`, and any call after a 202 that changed it.
+    last_status: Option<FinishStatus>,
+    status_changed_after_202: bool,
     advancing: bool,
 }
 
@@ -117,10 +121,16 @@ impl Server {
             let mut st = self.state.lock().unwrap();
             if let Some(outputs) = st.current.take() {
                 st.exchanges.push(Exchange { outputs, accept: finish.status == FinishStatus::Accept });
+                st.owe_202 = true;
+            } else if st.last_status.is_some_and(|s| s != finish.status) {
+                // A call after a 202 must repeat the status it asked with.
+                st.status_changed_after_202 = true;
             }
-            // The first call gets one 202, so the "ask again" path is exercised every run.
-            if !st.answered_202 {
-                st.answered_202 = true;
+            st.last_status = Some(finish.status);
+            // Every request is preceded by one 202, so "ask again" is exercised after accepts
+            // and rejects alike.
+            if st.owe_202 {
+                st.owe_202 = false;
                 true
             } else if st.next < st.requests.len() {
                 let request = st.requests[st.next].clone();
@@ -210,6 +220,7 @@ async fn run_binary(script: &Script, style: Style) -> (Vec<Exchange>, Option<Str
         }
     }
     let st = server.state.lock().unwrap();
+    assert!(!st.status_changed_after_202, "the backend changed its finish status after a 202");
     (st.exchanges.clone(), st.exception.clone(), child)
 }
 
