@@ -7,13 +7,72 @@ pub use ethabi::ethereum_types::U256;
 
 use crate::error::{ErrorCode, Rejection};
 
-/// A 20-byte account or contract address. Parsed case-insensitively, always shown lower-case.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Address(pub [u8; 20]);
+/// Fixed-size byte strings written as `0x` + lower-case hex, parsed case-insensitively.
+macro_rules! hex_bytes {
+    ($(#[$doc:meta])* $name:ident, $len:literal, $what:literal, $code:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+        pub struct $name(pub [u8; $len]);
+
+        impl $name {
+            pub const ZERO: $name = $name([0; $len]);
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "0x{}", hex::encode(self.0))
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(self, f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = Rejection;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                let invalid = || {
+                    Rejection::new($code, format!("invalid {} {s:?}: expected 0x followed by {} hex digits", $what, 2 * $len))
+                };
+                let digits = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).ok_or_else(invalid)?;
+                if digits.len() != 2 * $len {
+                    return Err(invalid());
+                }
+                let mut out = [0u8; $len];
+                hex::decode_to_slice(digits, &mut out).map_err(|_| invalid())?;
+                Ok($name(out))
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+                text.parse().map_err(|e: Rejection| serde::de::Error::custom(e.message))
+            }
+        }
+    };
+}
+
+hex_bytes!(
+    /// A 20-byte account or contract address. Parsed case-insensitively, always shown lower-case.
+    Address, 20, "address", ErrorCode::InvalidAddress
+);
+
+hex_bytes!(
+    /// A SHA-256 digest: block hashes, transaction hashes, Merkle roots.
+    Hash, 32, "hash", ErrorCode::InvalidQuery
+);
 
 impl Address {
-    pub const ZERO: Address = Address([0; 20]);
-
     /// Reads an address from exactly 20 bytes.
     pub fn from_slice(bytes: &[u8]) -> Option<Address> {
         bytes.try_into().ok().map(Address)
@@ -29,97 +88,6 @@ impl Address {
 
     pub fn to_ethabi(self) -> ethabi::Address {
         ethabi::Address::from(self.0)
-    }
-}
-
-impl fmt::Display for Address {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "0x{}", hex::encode(self.0))
-    }
-}
-
-impl fmt::Debug for Address {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl FromStr for Address {
-    type Err = Rejection;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let invalid = || {
-            Rejection::new(
-                ErrorCode::InvalidAddress,
-                format!("invalid address {s:?}: expected 0x followed by 40 hex digits"),
-            )
-        };
-        let digits = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).ok_or_else(invalid)?;
-        if digits.len() != 40 {
-            return Err(invalid());
-        }
-        let mut out = [0u8; 20];
-        hex::decode_to_slice(digits, &mut out).map_err(|_| invalid())?;
-        Ok(Address(out))
-    }
-}
-
-impl serde::Serialize for Address {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Address {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        text.parse().map_err(|e: Rejection| serde::de::Error::custom(e.message))
-    }
-}
-
-/// A SHA-256 digest: block hashes, transaction hashes, Merkle roots.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Hash(pub [u8; 32]);
-
-impl Hash {
-    pub const ZERO: Hash = Hash([0; 32]);
-}
-
-impl fmt::Display for Hash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "0x{}", hex::encode(self.0))
-    }
-}
-
-impl fmt::Debug for Hash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl FromStr for Hash {
-    type Err = Rejection;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let invalid = || {
-            Rejection::new(
-                ErrorCode::InvalidQuery,
-                format!("invalid hash {s:?}: expected 0x followed by 64 hex digits"),
-            )
-        };
-        let digits = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).ok_or_else(invalid)?;
-        if digits.len() != 64 {
-            return Err(invalid());
-        }
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(digits, &mut out).map_err(|_| invalid())?;
-        Ok(Hash(out))
-    }
-}
-
-impl serde::Serialize for Hash {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
     }
 }
 
