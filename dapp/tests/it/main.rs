@@ -3,5 +3,6 @@
 
 #![allow(clippy::unwrap_used)] // Test helpers fail loudly by design.
 mod e2e;
+mod fuzz;
 mod golden;
 mod script;
