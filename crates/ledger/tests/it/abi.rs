@@ -204,7 +204,7 @@ fn solidity_signatures(source: &str) -> Vec<String> {
 fn the_solidity_interface_declares_exactly_the_abi_functions() {
     // Embedded at compile time: the crate does no file I/O, not even in its tests.
     let source = include_str!("../../../../abi/ILedger.sol");
-    let declared = solidity_signatures(&source);
+    let declared = solidity_signatures(source);
     let declared_set: BTreeSet<String> = declared.iter().cloned().collect();
     assert_eq!(declared.len(), declared_set.len(), "duplicate declarations: {declared:?}");
     let rust: BTreeSet<String> = AbiFunction::ALL.iter().map(|f| f.signature()).collect();
