@@ -2,3 +2,4 @@
 
 mod abi;
 mod model;
+mod seeds;
