@@ -44,13 +44,6 @@ impl App {
     /// Turns an input into a ledger action, or says why it cannot be one.
     fn classify(&self, advance: &Advance, version: RollupsVersion) -> Result<Action, Rejection> {
         let payload = &advance.payload.0;
-        let limit = self.settings.ledger.max_payload_bytes as usize;
-        if payload.len() > limit {
-            return Err(Rejection::new(
-                ErrorCode::PayloadTooLarge,
-                format!("payload is {} bytes; the limit is {limit}", payload.len()),
-            ));
-        }
         let sender = advance.metadata.msg_sender;
         let portals = self.settings.portals(version);
         if portals.dapp_address_relay == Some(sender) {
@@ -63,8 +56,17 @@ impl App {
             return Ok(Action::SetDappAddress(address));
         }
         if let Some(kind) = portals.classify(&sender) {
+            // Deposits are never refused for their size: the assets are already locked on L1,
+            // so refusing would strand them. Decoding is linear, and the InputBox bounds inputs.
             let (depositor, credits) = decode_deposit(kind, version, payload)?;
             return Ok(Action::Deposit { depositor, credits });
+        }
+        let limit = self.settings.ledger.max_payload_bytes as usize;
+        if payload.len() > limit {
+            return Err(Rejection::new(
+                ErrorCode::PayloadTooLarge,
+                format!("payload is {} bytes; the limit is {limit}", payload.len()),
+            ));
         }
         Ok(Action::Op(Op::decode(payload)?))
     }

@@ -35,7 +35,8 @@ pub struct Config {
     pub max_nonce_tries: u64,
     /// Timestamp of the genesis block.
     pub genesis_timestamp: u64,
-    /// Largest accepted input payload in bytes.
+    /// Largest accepted user-operation payload in bytes (deposits are exempt: their assets are
+    /// already locked on L1).
     pub max_payload_bytes: u32,
     /// Largest page an inspect query may ask for.
     pub max_page: u32,
@@ -85,7 +86,10 @@ pub const SETTINGS: &[Setting] = &[
     Setting { env: "LEDGER_BLOCK_INTERVAL", help: "target seconds between blocks (default 60)" },
     Setting { env: "LEDGER_MAX_NONCE_TRIES", help: "nonce search bound per block (default 2^32)" },
     Setting { env: "LEDGER_GENESIS_TIMESTAMP", help: "genesis timestamp in seconds (default 0)" },
-    Setting { env: "LEDGER_MAX_PAYLOAD_BYTES", help: "largest input payload (default 65536)" },
+    Setting {
+        env: "LEDGER_MAX_PAYLOAD_BYTES",
+        help: "largest user-operation payload; deposits are never refused for size (default 65536)",
+    },
     Setting { env: "LEDGER_MAX_PAGE", help: "largest inspect page (default 50)" },
     Setting {
         env: "LEDGER_DAPP_ADDRESS",
