@@ -459,11 +459,19 @@ impl Ledger {
                 if credits.iter().any(|(a, _)| *a == Asset::Coin) {
                     return Err(Rejection::new(ErrorCode::UnknownAsset, "COIN is created only as block rewards"));
                 }
-                credits
+                // A zero entry of a batch locked nothing on L1: skip it rather than refuse the
+                // batch, which would strand the other entries' assets. `sub` keeps the entry's
+                // position in the batch.
+                let txs: Vec<Tx> = credits
                     .iter()
                     .enumerate()
+                    .filter(|(_, (_, amount))| credits.len() == 1 || !amount.is_zero())
                     .map(|(i, (asset, amount))| tx(TxKind::Deposit, i as u32, *depositor, *depositor, *asset, *amount))
-                    .collect()
+                    .collect();
+                if txs.is_empty() {
+                    return Err(Rejection::new(ErrorCode::InvalidAmount, "every amount of the deposit is zero"));
+                }
+                txs
             }
             Action::SetDappAddress(_) | Action::Op(Op::Mine) => Vec::new(),
             Action::Op(Op::Transfer { to, asset, amount }) => {

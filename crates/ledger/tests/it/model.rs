@@ -319,9 +319,14 @@ impl Model {
         let tx = |kind, sub, from, to, asset, amount| Tx { kind, input: input.index, sub, from, to, asset, amount };
         match &input.action {
             Action::Deposit { depositor, credits } => {
+                // A zero entry of a batch is skipped (it locked nothing on L1); a deposit whose
+                // every entry is zero is refused.
+                if credits.iter().all(|(_, amount)| amount.is_zero()) {
+                    return Err(ErrorCode::InvalidAmount);
+                }
                 for (sub, &(asset, amount)) in (0u32..).zip(credits) {
                     if amount.is_zero() {
-                        return Err(ErrorCode::InvalidAmount);
+                        continue;
                     }
                     let supply = get(&self.pending_supply, &asset);
                     let new_supply = supply.checked_add(amount).ok_or(ErrorCode::Overflow)?;
