@@ -7,6 +7,8 @@ use std::time::Duration;
 use dapp::app::App;
 use dapp::runner::{run, RollupClient};
 use dapp::settings::{Settings, SHELL_SETTINGS};
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::prelude::*;
 
 fn help() -> String {
     let mut text = String::from(
@@ -34,14 +36,16 @@ fn main() -> ExitCode {
         eprintln!("dapp: unexpected argument {arg:?}; it takes none (see --help)");
         return ExitCode::from(2);
     }
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
+    // RUST_LOG in the env_logger syntax (`warn`, `dapp=debug,info`); quiet by default.
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(text) => text.parse::<Targets>().unwrap_or_else(|e| {
+            eprintln!("dapp: ignoring RUST_LOG={text:?} ({e}); logging warnings");
+            Targets::new().with_default(LevelFilter::WARN)
+        }),
+        Err(_) => Targets::new().with_default(LevelFilter::WARN),
+    };
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
+    tracing_subscriber::registry().with(fmt).with(filter).init();
 
     let settings = match Settings::from_lookup(|k| std::env::var(k).ok()) {
         Ok(s) => s,
