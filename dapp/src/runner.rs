@@ -74,7 +74,8 @@ impl RollupClient {
     pub async fn post(&mut self, path: &str, body: &serde_json::Value) -> Result<(StatusCode, Bytes), RunError> {
         let body = Bytes::from(body.to_string());
         let uri = format!("{}/{path}", self.prefix);
-        for attempt in 0.. {
+        let mut retried = false;
+        loop {
             let authority = self.authority.clone();
             let sender = self.connect().await?;
             let request = Request::builder()
@@ -90,8 +91,11 @@ impl RollupClient {
                     let bytes = response.into_body().collect().await?.to_bytes();
                     return Ok((status, bytes));
                 }
-                Err(e) if attempt == 0 && e.is_canceled() => {
+                // Canceled means the request was never sent, so sending it again cannot
+                // duplicate an output.
+                Err(e) if !retried && e.is_canceled() => {
                     self.sender = None;
+                    retried = true;
                 }
                 Err(e) => {
                     self.sender = None;
@@ -99,7 +103,6 @@ impl RollupClient {
                 }
             }
         }
-        unreachable!("the loop returns")
     }
 
     /// POSTs an output; any 2xx is success (servers answer 200, 201 or 202).
