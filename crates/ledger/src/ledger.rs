@@ -12,6 +12,7 @@ use crate::merkle::{sha256, tx_root, StateTree};
 use crate::op::Op;
 use crate::slots::SlotIndex;
 use crate::tx::{Tx, TxKind};
+use crate::txindex::TxIndex;
 use crate::types::{u256_be, Address, Hash, U256};
 
 /// One advance input, already classified by the shell.
@@ -197,19 +198,11 @@ pub struct Ledger {
     pub(crate) pool: Vec<(Hash, Tx)>,
     pub(crate) blocks: Vec<Block>,
     pub(crate) block_ids: BTreeMap<Hash, u64>,
-    /// Sealed transactions by the first 8 bytes of their hash; the rare hash sharing a prefix
-    /// with an earlier one goes to `tx_collisions`. Both are checked against the stored block.
-    tx_index: BTreeMap<u64, (u64, u32)>,
-    tx_collisions: BTreeMap<Hash, (u64, u32)>,
+    /// Sealed transactions by hash prefix; candidates are checked against the stored block.
+    tx_index: TxIndex,
     pub(crate) sealed_txs: u64,
     pub(crate) inputs: u64,
     stopped: Option<String>,
-}
-
-fn prefix(hash: &Hash) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&hash.0[..8]);
-    u64::from_be_bytes(b)
 }
 
 impl Ledger {
@@ -233,8 +226,7 @@ impl Ledger {
             pool: Vec::new(),
             blocks: Vec::new(),
             block_ids: BTreeMap::new(),
-            tx_index: BTreeMap::new(),
-            tx_collisions: BTreeMap::new(),
+            tx_index: TxIndex::default(),
             sealed_txs: 0,
             inputs: 0,
             stopped: None,
@@ -322,11 +314,10 @@ impl Ledger {
         if let Some(i) = self.pool.iter().position(|(h, _)| h == hash) {
             return Some((self.pool[i].1.clone(), TxLocation::Pending(i as u32)));
         }
-        let check = |&(height, index): &(u64, u32)| {
+        self.tx_index.candidates(hash).find_map(|(height, index)| {
             let tx = self.materialize(self.block(height)?.txs.get(index as usize)?);
             (tx.hash() == *hash).then_some((tx, TxLocation::Sealed { height, index }))
-        };
-        self.tx_index.get(&prefix(hash)).and_then(check).or_else(|| self.tx_collisions.get(hash).and_then(check))
+        })
     }
 
     /// Number of advance inputs processed (accepted or rejected).
@@ -722,14 +713,7 @@ impl Ledger {
         };
         header.mine(self.config.max_nonce_tries).ok_or(Fatal::NonceExhausted { height })?;
         let hash = header.hash();
-        for (index, h) in hashes.iter().enumerate() {
-            let location = (height, index as u32);
-            if let std::collections::btree_map::Entry::Vacant(e) = self.tx_index.entry(prefix(h)) {
-                e.insert(location);
-            } else {
-                self.tx_collisions.insert(*h, location);
-            }
-        }
+        self.tx_index.push_block(height, &hashes);
         let mut txs = Vec::with_capacity(pool.len());
         for (_, tx) in pool {
             let asset =

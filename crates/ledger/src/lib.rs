@@ -17,6 +17,7 @@ pub mod op;
 mod query;
 mod slots;
 pub mod tx;
+mod txindex;
 pub mod types;
 
 pub use asset::Asset;

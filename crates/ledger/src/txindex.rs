@@ -1,0 +1,106 @@
+//! The index of sealed transactions by hash.
+
+use crate::types::Hash;
+
+fn prefix(hash: &Hash) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&hash.0[..8]);
+    u64::from_be_bytes(b)
+}
+
+/// Sealed transactions by the first 8 bytes of their hash, log-structured: each block adds one
+/// sorted run, and the two newest runs merge while the older is at most twice the newer. A
+/// transaction is thus indexed with `O(log n)` sequential work instead of a random B-tree
+/// insert, in 16 bytes, and a lookup binary-searches `O(log n)` runs. Equal prefixes are kept
+/// side by side; callers check each candidate against the full hash.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TxIndex {
+    /// (hash prefix, height << 16 | index in block), each run sorted.
+    runs: Vec<Vec<(u64, u64)>>,
+}
+
+/// Blocks hold at most 10,000 transactions (`Config::validate`), which fits 16 bits.
+const INDEX_BITS: u32 = 16;
+
+impl TxIndex {
+    pub(crate) fn push_block(&mut self, height: u64, hashes: &[Hash]) {
+        if hashes.is_empty() {
+            return;
+        }
+        let mut run: Vec<(u64, u64)> =
+            hashes.iter().enumerate().map(|(i, h)| (prefix(h), (height << INDEX_BITS) | i as u64)).collect();
+        run.sort_unstable();
+        self.runs.push(run);
+        while let [.., older, newer] = self.runs.as_slice() {
+            if older.len() > 2 * newer.len() {
+                break;
+            }
+            let (newer, older) = (self.runs.pop().unwrap_or_default(), self.runs.pop().unwrap_or_default());
+            self.runs.push(merge(older, newer));
+        }
+    }
+
+    /// Every (height, index) whose hash starts like `hash`, oldest run first.
+    pub(crate) fn candidates(&self, hash: &Hash) -> impl Iterator<Item = (u64, u32)> + '_ {
+        let p = prefix(hash);
+        self.runs.iter().flat_map(move |run| {
+            let start = run.partition_point(|e| e.0 < p);
+            run[start..].iter().take_while(move |e| e.0 == p).map(|e| (e.1 >> INDEX_BITS, (e.1 & 0xffff) as u32))
+        })
+    }
+}
+
+fn merge(a: Vec<(u64, u64)>, b: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i] <= b[j] {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::merkle::sha256;
+
+    #[test]
+    fn finds_every_transaction_and_keeps_runs_logarithmic() {
+        let mut index = TxIndex::default();
+        let mut all = Vec::new();
+        for height in 1..=300u64 {
+            let hashes: Vec<Hash> =
+                (0..(height % 7)).map(|i| sha256(&[&height.to_be_bytes(), &i.to_be_bytes()])).collect();
+            index.push_block(height, &hashes);
+            all.extend(hashes.iter().enumerate().map(|(i, h)| (*h, height, i as u32)));
+        }
+        for (h, height, i) in &all {
+            assert!(index.candidates(h).any(|c| c == (*height, *i)), "{h} not found");
+        }
+        assert!(index.runs.len() <= 12, "{} runs", index.runs.len());
+        assert!(index.runs.iter().all(|r| r.windows(2).all(|w| w[0] <= w[1])));
+        assert_eq!(index.candidates(&sha256(&[b"absent"])).count(), 0);
+    }
+
+    #[test]
+    fn equal_prefixes_are_all_candidates() {
+        let mut index = TxIndex::default();
+        let mut a = Hash([7; 32]);
+        let mut b = a;
+        b.0[31] = 8;
+        a.0[31] = 9;
+        index.push_block(1, &[a]);
+        index.push_block(2, &[b, a]);
+        let found: Vec<_> = index.candidates(&a).collect();
+        assert_eq!(found.len(), 3);
+        assert!(found.contains(&(1, 0)) && found.contains(&(2, 0)) && found.contains(&(2, 1)));
+    }
+}
