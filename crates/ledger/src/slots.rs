@@ -2,13 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::types::Address;
-
-fn prefix(account: &Address) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&account.0[..8]);
-    u64::from_be_bytes(b)
-}
+use crate::types::{prefix_u64, Address};
 
 /// (account, asset id) → slot, with the slot → key table.
 ///
@@ -36,7 +30,7 @@ impl SlotIndex {
     }
 
     pub(crate) fn get(&self, account: &Address, asset: u32) -> Option<u32> {
-        let slot = *self.fast.get(&(prefix(account), asset))?;
+        let slot = *self.fast.get(&(prefix_u64(&account.0), asset))?;
         if self.keys[slot as usize].0 == *account {
             Some(slot)
         } else {
@@ -47,7 +41,7 @@ impl SlotIndex {
     /// Appends a new entry and returns its slot; the caller checked that it is absent.
     pub(crate) fn insert(&mut self, account: Address, asset: u32) -> u32 {
         let slot = self.keys.len() as u32;
-        match self.fast.entry((prefix(&account), asset)) {
+        match self.fast.entry((prefix_u64(&account.0), asset)) {
             std::collections::btree_map::Entry::Vacant(e) => {
                 e.insert(slot);
             }
@@ -61,7 +55,7 @@ impl SlotIndex {
 
     /// The slots of every entry of `account`, ordered by asset id.
     pub(crate) fn of_account(&self, account: &Address) -> Vec<(u32, u32)> {
-        let p = prefix(account);
+        let p = prefix_u64(&account.0);
         let mut out: Vec<(u32, u32)> = self
             .fast
             .range((p, 0)..=(p, u32::MAX))
@@ -74,7 +68,7 @@ impl SlotIndex {
     }
 
     pub(crate) fn has_account(&self, account: &Address) -> bool {
-        let p = prefix(account);
+        let p = prefix_u64(&account.0);
         self.fast.range((p, 0)..=(p, u32::MAX)).any(|(_, &slot)| self.keys[slot as usize].0 == *account)
             || self.exact.range((*account, 0)..=(*account, u32::MAX)).next().is_some()
     }

@@ -1,12 +1,6 @@
 //! The index of sealed transactions by hash.
 
-use crate::types::Hash;
-
-fn prefix(hash: &Hash) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&hash.0[..8]);
-    u64::from_be_bytes(b)
-}
+use crate::types::{prefix_u64, Hash};
 
 /// Sealed transactions by the first 8 bytes of their hash, log-structured: each block adds one
 /// sorted run, and the two newest runs merge while the older is at most twice the newer. A
@@ -28,7 +22,7 @@ impl TxIndex {
             return;
         }
         let mut run: Vec<(u64, u64)> =
-            hashes.iter().enumerate().map(|(i, h)| (prefix(h), (height << INDEX_BITS) | i as u64)).collect();
+            hashes.iter().enumerate().map(|(i, h)| (prefix_u64(&h.0), (height << INDEX_BITS) | i as u64)).collect();
         run.sort_unstable();
         self.runs.push(run);
         while let [.., older, newer] = self.runs.as_slice() {
@@ -42,7 +36,7 @@ impl TxIndex {
 
     /// Every (height, index) whose hash starts like `hash`, oldest run first.
     pub(crate) fn candidates(&self, hash: &Hash) -> impl Iterator<Item = (u64, u32)> + '_ {
-        let p = prefix(hash);
+        let p = prefix_u64(&hash.0);
         self.runs.iter().flat_map(move |run| {
             let start = run.partition_point(|e| e.0 < p);
             run[start..].iter().take_while(move |e| e.0 == p).map(|e| (e.1 >> INDEX_BITS, (e.1 & 0xffff) as u32))

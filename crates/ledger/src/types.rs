@@ -91,6 +91,12 @@ impl Address {
     }
 }
 
+/// The first 8 bytes as a big-endian integer: a compact, order-preserving index key.
+pub(crate) fn prefix_u64<const N: usize>(bytes: &[u8; N]) -> u64 {
+    const { assert!(N >= 8) };
+    u64::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7]])
+}
+
 /// Big-endian 32-byte encoding of an amount.
 pub fn u256_be(value: U256) -> [u8; 32] {
     let mut out = [0u8; 32];
