@@ -19,7 +19,9 @@ use crate::app::App;
 pub enum RunError {
     #[error("invalid ROLLUP_HTTP_SERVER_URL {0:?}: expected http://host:port[/prefix]")]
     Url(String),
-    #[error("cannot reach the rollup HTTP server at {url}: {source}")]
+    #[error(
+        "cannot reach the rollup HTTP server at {url}: {source} (start one, e.g. Cartesi's host-runner or NoNodo, or point ROLLUP_HTTP_SERVER_URL at it)"
+    )]
     Connect { url: String, source: std::io::Error },
     #[error("HTTP error talking to the rollup server: {0}")]
     Http(#[from] hyper::Error),

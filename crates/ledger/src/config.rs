@@ -143,13 +143,13 @@ impl Config {
         let bad = |m: String| Err(ConfigError(m));
         if !(self.min_difficulty_bits <= self.difficulty_bits && self.difficulty_bits <= self.max_difficulty_bits) {
             return bad(format!(
-                "difficulty bits must satisfy min <= genesis <= max, got {} <= {} <= {}",
+                "difficulty bits must satisfy LEDGER_MIN_DIFFICULTY_BITS <= LEDGER_DIFFICULTY_BITS <= LEDGER_MAX_DIFFICULTY_BITS, got {} <= {} <= {}",
                 self.min_difficulty_bits, self.difficulty_bits, self.max_difficulty_bits
             ));
         }
         if self.max_difficulty_bits > 40 {
             return bad(format!(
-                "max difficulty {} bits is beyond what any node could mine; at most 40",
+                "LEDGER_MAX_DIFFICULTY_BITS={} is beyond what any node could mine; at most 40",
                 self.max_difficulty_bits
             ));
         }
@@ -157,25 +157,25 @@ impl Config {
         let needed = 1u128 << (self.max_difficulty_bits + 6);
         if u128::from(self.max_nonce_tries) < needed {
             return bad(format!(
-                "max nonce tries {} is too small for {} difficulty bits; need at least {needed}",
+                "LEDGER_MAX_NONCE_TRIES={} is too small for LEDGER_MAX_DIFFICULTY_BITS={}; need at least {needed}",
                 self.max_nonce_tries, self.max_difficulty_bits
             ));
         }
         // Rewards can then never overflow a balance or the COIN supply within 2^64 blocks.
         if self.block_reward >= U256::one() << 192 {
-            return bad("block reward must be below 2^192".into());
+            return bad("LEDGER_BLOCK_REWARD must be below 2^192".into());
         }
         if !(1..=10_000).contains(&self.max_block_txs) {
-            return bad(format!("max block txs must be in 1..=10000, got {}", self.max_block_txs));
+            return bad(format!("LEDGER_MAX_BLOCK_TXS must be in 1..=10000, got {}", self.max_block_txs));
         }
         if self.block_interval == 0 {
-            return bad("block interval must be at least 1 second".into());
+            return bad("LEDGER_BLOCK_INTERVAL must be at least 1 second".into());
         }
         if !(1..=1 << 21).contains(&self.max_payload_bytes) {
-            return bad(format!("max payload bytes must be in 1..=2097152, got {}", self.max_payload_bytes));
+            return bad(format!("LEDGER_MAX_PAYLOAD_BYTES must be in 1..=2097152, got {}", self.max_payload_bytes));
         }
         if !(1..=1000).contains(&self.max_page) {
-            return bad(format!("max page must be in 1..=1000, got {}", self.max_page));
+            return bad(format!("LEDGER_MAX_PAGE must be in 1..=1000, got {}", self.max_page));
         }
         Ok(())
     }
@@ -234,7 +234,7 @@ mod tests {
         ];
         for (key, value) in cases {
             let err = Config::from_lookup(|k| (k == key).then(|| value.to_string())).unwrap_err();
-            assert!(!err.0.is_empty(), "{key}={value}");
+            assert!(err.0.contains(key), "{key}={value}: {err}");
         }
         let err = Config::from_lookup(|k| (k == "LEDGER_MAX_BLOCK_TXS").then(|| "ten".to_string())).unwrap_err();
         assert!(err.0.contains("LEDGER_MAX_BLOCK_TXS"));
