@@ -7,9 +7,7 @@ use serde_json::json;
 
 use crate::settings::Settings;
 
-/// Largest notice payload: Cartesi's v0.15/v0.16 servers refuse JSON bodies above 32 KB, and
-/// hex doubles the size, so 16 KiB of payload is the portable bound.
-pub const MAX_OUTPUT_BYTES: usize = 16 * 1024;
+pub use ledger::MAX_OUTPUT_BYTES;
 
 /// What to post for one request, in order, and how to finish it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,7 +124,16 @@ impl App {
                     // `info` also says which Rollups version the backend is speaking.
                     value["rollups_version"] = json!(self.settings.pinned_version.or(self.seen_version));
                 }
-                Response { outputs: vec![Output::Report(value.to_string().into_bytes())], accept: true }
+                let report = value.to_string().into_bytes();
+                if report.len() > MAX_OUTPUT_BYTES {
+                    // Routes page by size, so this is a backstop: an answer the rollup server
+                    // may refuse would stop the backend.
+                    return reject(&Rejection::new(
+                        ErrorCode::InvalidQuery,
+                        format!("the answer is {} bytes, above the {MAX_OUTPUT_BYTES}-byte output bound; ask for a smaller page", report.len()),
+                    ));
+                }
+                Response { outputs: vec![Output::Report(report)], accept: true }
             }
             Err(rejection) => reject(&rejection),
         }

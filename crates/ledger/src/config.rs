@@ -52,7 +52,7 @@ impl Default for Config {
         Config {
             difficulty_bits: 8,
             min_difficulty_bits: 4,
-            max_difficulty_bits: 24,
+            max_difficulty_bits: 16,
             block_reward: U256::from(50u64) * U256::exp10(18),
             max_block_txs: 64,
             block_interval: 60,
@@ -79,7 +79,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting { env: "LEDGER_MIN_DIFFICULTY_BITS", help: "lowest difficulty retargeting may reach (default 4)" },
     Setting {
         env: "LEDGER_MAX_DIFFICULTY_BITS",
-        help: "highest difficulty retargeting may reach, at most 40 (default 24)",
+        help: "highest difficulty retargeting may reach, at most 40 (default 16: about 65k tries a block on average)",
     },
     Setting { env: "LEDGER_BLOCK_REWARD", help: "COIN base units per block, decimal or 0x hex (default 50e18)" },
     Setting { env: "LEDGER_MAX_BLOCK_TXS", help: "pool size that seals a block, 1..=10000 (default 64)" },

@@ -275,7 +275,7 @@ impl Ledger {
         self.block_ids.get(hash).and_then(|h| self.block(*h))
     }
 
-    fn materialize(&self, s: &StoredTx) -> Tx {
+    pub(crate) fn materialize(&self, s: &StoredTx) -> Tx {
         Tx {
             kind: s.kind,
             input: s.input,
@@ -807,12 +807,17 @@ impl Ledger {
             + self.tree.heap_bytes()
     }
 
-    /// The JSON receipt reported for an accepted input.
+    /// The JSON receipt reported for an accepted input. Its lists are capped (a batch deposit may
+    /// create hundreds of transactions and blocks) so the report stays within
+    /// [`crate::MAX_OUTPUT_BYTES`]; the counts are always complete, and every transaction is in
+    /// the notices of its block.
     pub fn receipt_json(&self, receipt: &Receipt) -> Value {
+        const LISTED: usize = 64;
         let txs: Vec<Value> = receipt
             .txs
             .iter()
             .zip(&receipt.tx_blocks)
+            .take(LISTED)
             .map(|(h, block)| match block {
                 Some(height) => json!({"hash": h, "status": "sealed", "block": height}),
                 None => json!({"hash": h, "status": "pending"}),
@@ -821,10 +826,17 @@ impl Ledger {
         let sealed: Vec<Value> = receipt
             .sealed
             .iter()
+            .take(LISTED)
             .filter_map(|&h| self.block(h))
             .map(|b| json!({"height": b.header.height, "hash": b.hash, "tx_count": b.header.tx_count}))
             .collect();
-        json!({"accepted": {"input": receipt.input, "txs": txs, "sealed_blocks": sealed}})
+        json!({"accepted": {
+            "input": receipt.input,
+            "tx_count": receipt.txs.len(),
+            "txs": txs,
+            "sealed_count": receipt.sealed.len(),
+            "sealed_blocks": sealed,
+        }})
     }
 }
 

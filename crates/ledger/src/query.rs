@@ -51,10 +51,30 @@ impl Params {
     }
 }
 
-fn page<T: Clone>(items: &[T], offset: u64, limit: usize) -> &[T] {
+/// Largest output payload (notice or report). Cartesi's v0.15/v0.16 rollup servers refuse JSON
+/// bodies above 32 KB and hex doubles the payload, so 16 KiB is the portable bound.
+pub const MAX_OUTPUT_BYTES: usize = 16 * 1024;
+
+/// Room left for the envelope around a list in a report.
+const LIST_BUDGET: usize = MAX_OUTPUT_BYTES - 2048;
+
+/// Up to `limit` items from `offset`, stopping early to keep the report within
+/// [`MAX_OUTPUT_BYTES`]; returns them and the offset to continue from, if any remain.
+fn page_json<T>(items: &[T], offset: u64, limit: usize, to_json: impl Fn(&T) -> Value) -> (Vec<Value>, Option<u64>) {
     let start = usize::try_from(offset).unwrap_or(usize::MAX).min(items.len());
-    let end = start.saturating_add(limit).min(items.len());
-    &items[start..end]
+    let mut out = Vec::new();
+    let mut used = 0;
+    for item in items[start..].iter().take(limit) {
+        let v = to_json(item);
+        let size = v.to_string().len() + 1;
+        if !out.is_empty() && used + size > LIST_BUDGET {
+            break;
+        }
+        used += size;
+        out.push(v);
+    }
+    let end = start + out.len();
+    (out, (end < items.len()).then_some(end as u64))
 }
 
 impl Ledger {
@@ -74,8 +94,8 @@ impl Ledger {
                 Ok(self.info())
             }
             ["balance", address] => {
-                Params::parse(query, &[])?;
-                Ok(self.balances(&address.parse()?))
+                let p = Params::parse(query, &["offset", "limit"])?;
+                Ok(self.balances(&address.parse()?, p.u64("offset", 0)?, p.limit(max)?))
             }
             ["balance", address, asset] => {
                 Params::parse(query, &[])?;
@@ -96,12 +116,8 @@ impl Ledger {
                 let p = Params::parse(query, &["from", "limit"])?;
                 let from = p.u64("from", 0)?;
                 let limit = p.limit(max)?;
-                let blocks = page(&self.blocks, from, limit);
-                Ok(json!({
-                    "height": self.height(),
-                    "from": from,
-                    "blocks": blocks.iter().map(header_json).collect::<Vec<_>>(),
-                }))
+                let (blocks, next) = page_json(&self.blocks, from, limit, header_json);
+                Ok(json!({"height": self.height(), "from": from, "next_from": next, "blocks": blocks}))
             }
             ["tx", hash] => {
                 Params::parse(query, &[])?;
@@ -121,25 +137,16 @@ impl Ledger {
             ["pool"] => {
                 let p = Params::parse(query, &["offset", "limit"])?;
                 let offset = p.u64("offset", 0)?;
-                let txs = page(&self.pool, offset, p.limit(max)?);
-                Ok(json!({
-                    "size": self.pool.len(),
-                    "offset": offset,
-                    "txs": txs.iter().map(|(h, tx)| tx.to_json(h)).collect::<Vec<_>>(),
-                }))
+                let (txs, next) = page_json(&self.pool, offset, p.limit(max)?, |(h, tx)| tx.to_json(h));
+                Ok(json!({"size": self.pool.len(), "offset": offset, "next_offset": next, "txs": txs}))
             }
             ["supply"] => {
                 let p = Params::parse(query, &["offset", "limit"])?;
                 let offset = p.u64("offset", 0)?;
-                let ids: Vec<u32> = (0..self.assets.len() as u32).collect();
-                let rows: Vec<Value> = page(&ids, offset, p.limit(max)?)
-                    .iter()
-                    .map(|&id| {
-                        let a = &self.assets[id as usize];
-                        json!({"asset": a.asset, "confirmed": a.supply.to_string(), "pending": a.pending_supply.to_string()})
-                    })
-                    .collect();
-                Ok(json!({"assets": self.assets.len(), "offset": offset, "supply": rows}))
+                let (rows, next) = page_json(&self.assets, offset, p.limit(max)?, |a| {
+                    json!({"asset": a.asset, "confirmed": a.supply.to_string(), "pending": a.pending_supply.to_string()})
+                });
+                Ok(json!({"assets": self.assets.len(), "offset": offset, "next_offset": next, "supply": rows}))
             }
             ["accounts"] => {
                 let p = Params::parse(query, &["asset", "offset", "limit"])?;
@@ -174,21 +181,17 @@ impl Ledger {
         })
     }
 
-    fn balances(&self, address: &Address) -> Value {
-        let rows: Vec<Value> = self
-            .slots
-            .of_account(address)
-            .into_iter()
-            .map(|(id, slot)| {
-                let b = &self.balances[slot as usize];
-                json!({
-                    "asset": self.assets[id as usize].asset,
-                    "confirmed": b.confirmed.to_string(),
-                    "pending": b.pending.to_string(),
-                })
+    fn balances(&self, address: &Address, offset: u64, limit: usize) -> Value {
+        let entries = self.slots.of_account(address);
+        let (rows, next) = page_json(&entries, offset, limit, |&(id, slot)| {
+            let b = &self.balances[slot as usize];
+            json!({
+                "asset": self.assets[id as usize].asset,
+                "confirmed": b.confirmed.to_string(),
+                "pending": b.pending.to_string(),
             })
-            .collect();
-        json!({"address": address, "balances": rows})
+        });
+        json!({"address": address, "assets": entries.len(), "offset": offset, "next_offset": next, "balances": rows})
     }
 
     fn find_block(&self, id: &str) -> Result<&Block, Rejection> {
@@ -208,10 +211,12 @@ impl Ledger {
     fn block_json(&self, block: &Block, offset: u64, limit: usize) -> Value {
         let mut v = header_json(block);
         v["txs_offset"] = json!(offset);
-        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(block.txs.len());
-        let end = start.saturating_add(limit).min(block.txs.len());
-        let txs = self.block_txs_range(block, start..end);
-        v["txs"] = Value::Array(txs.iter().map(|(h, tx)| tx.to_json(h)).collect());
+        let (txs, next) = page_json(&block.txs, offset, limit, |s| {
+            let tx = self.materialize(s);
+            tx.to_json(&tx.hash())
+        });
+        v["txs_next_offset"] = json!(next);
+        v["txs"] = Value::Array(txs);
         v
     }
 
@@ -230,11 +235,8 @@ impl Ledger {
         };
         // Richest first; ties by address, so the order is total and the same on every node.
         holders.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        let rows: Vec<Value> = page(&holders, offset, limit)
-            .iter()
-            .map(|(v, a)| json!({"address": a, "balance": v.to_string()}))
-            .collect();
-        json!({"asset": asset, "holders": holders.len(), "offset": offset, "accounts": rows})
+        let (rows, next) = page_json(&holders, offset, limit, |(v, a)| json!({"address": a, "balance": v.to_string()}));
+        json!({"asset": asset, "holders": holders.len(), "offset": offset, "next_offset": next, "accounts": rows})
     }
 
     /// The notices of a sealed block: the header fields and hash, and the block's transactions
