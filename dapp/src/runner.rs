@@ -203,3 +203,21 @@ pub async fn run(mut app: App, client: &mut RollupClient, patience: Duration) ->
         status = if response.accept { FinishStatus::Accept } else { FinishStatus::Reject };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls_parse_with_or_without_a_prefix() {
+        let c = RollupClient::new("http://127.0.0.1:5004").unwrap();
+        assert_eq!((c.authority.as_str(), c.prefix.as_str()), ("127.0.0.1:5004", ""));
+        let c = RollupClient::new("http://localhost:8080/rollup/").unwrap();
+        assert_eq!((c.authority.as_str(), c.prefix.as_str()), ("localhost:8080", "/rollup"));
+        let c = RollupClient::new("http://validator/host-runner").unwrap();
+        assert_eq!((c.authority.as_str(), c.prefix.as_str()), ("validator:80", "/host-runner"));
+        for bad in ["https://127.0.0.1:5004", "http://", "127.0.0.1:5004", ""] {
+            assert!(matches!(RollupClient::new(bad), Err(RunError::Url(_))), "{bad}");
+        }
+    }
+}

@@ -64,7 +64,24 @@ fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
 
 impl Server {
     async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
-        let path = req.uri().path().to_string();
+        let mut response = self.route(req).await?;
+        if self.style == Style::HostRunner {
+            // Like servers that open a connection per call: the client must reconnect each time.
+            response.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+        }
+        Ok(response)
+    }
+
+    async fn route(&self, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
+        let full = req.uri().path().to_string();
+        // The host-runner style serves under a path prefix, as NoNodo does (`…/rollup/finish`).
+        let path = match self.style {
+            Style::HostRunner => match full.strip_prefix("/rollup") {
+                Some(rest) => rest.to_string(),
+                None => return Ok(reply(StatusCode::NOT_FOUND, "expected the /rollup prefix")),
+            },
+            _ => full,
+        };
         let json = req
             .headers()
             .get(hyper::header::CONTENT_TYPE)
@@ -169,7 +186,7 @@ async fn serve(style: Style, requests: Vec<serde_json::Value>) -> (Arc<Server>, 
     (server, addr)
 }
 
-fn spawn_backend(addr: SocketAddr, settings: &std::collections::BTreeMap<String, String>) -> Child {
+fn spawn_backend(url: String, settings: &std::collections::BTreeMap<String, String>) -> Child {
     // A relative DAPP_BIN is relative to the repository root (tests run in the package dir).
     let bin = std::env::var("DAPP_BIN")
         .map(|b| repo_root().join(b).to_string_lossy().into_owned())
@@ -185,7 +202,7 @@ fn spawn_backend(addr: SocketAddr, settings: &std::collections::BTreeMap<String,
     };
     command
         .env_clear()
-        .env("ROLLUP_HTTP_SERVER_URL", format!("http://{addr}"))
+        .env("ROLLUP_HTTP_SERVER_URL", url)
         .envs(settings)
         .envs(std::env::var("RUST_LOG").ok().map(|v| ("RUST_LOG", v)))
         .stdin(Stdio::null())
@@ -198,7 +215,11 @@ fn spawn_backend(addr: SocketAddr, settings: &std::collections::BTreeMap<String,
 async fn run_binary(script: &Script, style: Style) -> (Vec<Exchange>, Option<String>, Child) {
     let requests = script.requests.iter().map(|(_, r)| serde_json::to_value(r).unwrap()).collect();
     let (server, addr) = serve(style, requests).await;
-    let mut child = spawn_backend(addr, &script.settings);
+    let url = match style {
+        Style::HostRunner => format!("http://{addr}/rollup"),
+        _ => format!("http://{addr}"),
+    };
+    let mut child = spawn_backend(url, &script.settings);
     // Generous: under qemu-user the riscv64 build is an order of magnitude slower. Poll the
     // child too, so a backend that dies early fails the test at once.
     let done = server.done.notified();
