@@ -214,12 +214,21 @@ fn spawn_backend(url: String, settings: &std::collections::BTreeMap<String, Stri
 /// Serves a script to the binary and returns the transcript of what it posted.
 async fn run_binary(script: &Script, style: Style) -> (Vec<Exchange>, Option<String>, Child) {
     let requests = script.requests.iter().map(|(_, r)| serde_json::to_value(r).unwrap()).collect();
+    run_requests(requests, &script.settings, style).await
+}
+
+/// Serves raw requests (they need not be valid) to the binary.
+async fn run_requests(
+    requests: Vec<serde_json::Value>,
+    settings: &std::collections::BTreeMap<String, String>,
+    style: Style,
+) -> (Vec<Exchange>, Option<String>, Child) {
     let (server, addr) = serve(style, requests).await;
     let url = match style {
         Style::HostRunner => format!("http://{addr}/rollup"),
         _ => format!("http://{addr}"),
     };
-    let mut child = spawn_backend(url, &script.settings);
+    let mut child = spawn_backend(url, settings);
     // Generous: under qemu-user the riscv64 build is an order of magnitude slower. Poll the
     // child too, so a backend that dies early fails the test at once.
     let done = server.done.notified();
@@ -290,4 +299,26 @@ async fn a_failed_output_post_raises_an_exception_and_stops() {
     assert_eq!(exchanges.len(), 1);
     let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
     assert!(!status.success(), "the backend must exit with failure, got {status}");
+}
+
+#[tokio::test]
+async fn a_malformed_request_gets_a_report_and_a_reject_and_the_backend_goes_on() {
+    let script = Script::parse("at 100\ndeposit ether @alice 10\ninspect balance/@alice/ETH\n").unwrap();
+    let mut requests: Vec<serde_json::Value> =
+        script.requests.iter().map(|(_, r)| serde_json::to_value(r).unwrap()).collect();
+    let bad = serde_json::json!({"request_type": "advance_state", "data": {"metadata": {"msg_sender": "0x12"}, "payload": "0x"}});
+    requests.insert(1, bad);
+    let (exchanges, exception, mut child) = run_requests(requests, &script.settings, Style::Cartesi).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(exception, None);
+    assert_eq!(exchanges.len(), 3);
+    assert!(exchanges[0].accept && !exchanges[1].accept && exchanges[2].accept);
+    let Some(Output::Report(report)) = exchanges[1].outputs.first() else { panic!("no report") };
+    let report: serde_json::Value = serde_json::from_slice(report).unwrap();
+    assert_eq!(report["error"]["code"], "MALFORMED_PAYLOAD", "{report}");
+    // The deposit before it still counts.
+    let Some(Output::Report(balance)) = exchanges[2].outputs.first() else { panic!("no report") };
+    let balance: serde_json::Value = serde_json::from_slice(balance).unwrap();
+    assert_eq!(balance["pending"], "10", "{balance}");
 }
