@@ -1,0 +1,1 @@
+//! L1: anvil, the Rollups contracts, and the InputBox watcher.

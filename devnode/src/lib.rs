@@ -1,0 +1,4 @@
+//! The local development node: a real Ethereum devnet (anvil) with the Cartesi Rollups v1
+//! contracts at their canonical addresses, feeding the backend through the rollup HTTP API.
+
+pub mod l1;
