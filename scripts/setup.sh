@@ -1,27 +1,36 @@
 #!/usr/bin/env bash
-# Installs what building and testing need on a fresh Debian 12 machine that has rustup's Rust:
-# Debian's Rust with its std sources (to cross-build std for riscv64), the riscv64 C toolchain,
-# and qemu-user to run the riscv64 backend. Idempotent: does nothing when all is present.
+# Installs what building and testing need on Debian 12: Debian's Rust with its std sources (to
+# cross-build std for riscv64) and the riscv64 C toolchain; and, for testing, qemu-user to run
+# the riscv64 backend and Python's venv. Idempotent: does nothing when all is present.
+#
+#   scripts/setup.sh          everything the test command needs (expects rustup's Rust too)
+#   scripts/setup.sh --cross  only the riscv64 cross toolchain (the Dockerfile's build stage)
 set -euo pipefail
 
-packages=(rustc-web cargo-web rust-web-src gcc-riscv64-linux-gnu libc6-dev-riscv64-cross qemu-user-static)
+cross=(rustc-web cargo-web rust-web-src gcc-riscv64-linux-gnu libc6-dev-riscv64-cross ca-certificates)
+case "${1:-}" in
+  --cross) packages=("${cross[@]}") ;;
+  "") packages=("${cross[@]}" qemu-user-static python3-venv) ;;
+  *) echo "setup: unknown option $1 (use --cross or nothing)" >&2; exit 2 ;;
+esac
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+    sudo=(sudo)
+  fi
+  echo "setup: installing ${missing[*]}" >&2
+  "${sudo[@]}" apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
 fi
 
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-  command -v sudo >/dev/null || { echo "setup: need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
-  sudo=(sudo)
+if [ "${1:-}" != "--cross" ]; then
+  for tool in cargo rustfmt cargo-clippy; do
+    command -v "$tool" >/dev/null || { echo "setup: $tool not found; install Rust with rustup (components rustfmt, clippy)" >&2; exit 1; }
+  done
 fi
-echo "setup: installing ${missing[*]}" >&2
-"${sudo[@]}" apt-get update -q >&2
-DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
-
-for tool in cargo rustfmt cargo-clippy; do
-  command -v "$tool" >/dev/null || { echo "setup: $tool not found; install Rust with rustup (components rustfmt, clippy)" >&2; exit 1; }
-done

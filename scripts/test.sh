@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test: formatting and lints, the workspace tests (unit, golden, model, byte-exact,
+# Runs every test: formatting and lints, the packaging checks, the workspace tests (unit, golden, model, byte-exact,
 # end-to-end with the native backend, a quick benchmark smoke run), then the same end-to-end
 # test with the static riscv64 backend under qemu-user, whose transcripts must be
 # byte-identical to the native ones.
@@ -13,6 +13,9 @@ step() { printf '\n== %s\n' "$*" >&2; }
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "packaging for the real Cartesi stack (compose, hadolint, bake)"
+scripts/check-packaging.sh
 
 step "workspace tests (native)"
 native=$(mktemp -d)
