@@ -30,7 +30,16 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ "${1:-}" != "--cross" ]; then
-  for tool in cargo rustfmt cargo-clippy; do
-    command -v "$tool" >/dev/null || { echo "setup: $tool not found; install Rust with rustup (components rustfmt, clippy)" >&2; exit 1; }
+  for tool in cargo rustfmt cargo-clippy npm; do
+    command -v "$tool" >/dev/null || { echo "setup: $tool not found; install Rust with rustup (components rustfmt, clippy) and Node.js with npm" >&2; exit 1; }
   done
+  # The dev node's npm packages (anvil, the Rollups contracts' artifacts), pinned by the lockfile;
+  # reinstalled only when the lockfile changed.
+  cd "$(dirname "$0")/.."
+  lock=devnode/npm/package-lock.json
+  stamp=devnode/npm/node_modules/.package-lock.json
+  if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ]; then
+    echo "setup: npm ci --prefix devnode/npm" >&2
+    npm ci --prefix devnode/npm --no-audit --no-fund >&2
+  fi
 fi

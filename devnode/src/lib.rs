@@ -2,3 +2,4 @@
 //! contracts at their canonical addresses, feeding the backend through the rollup HTTP API.
 
 pub mod l1;
+pub mod rollup_api;

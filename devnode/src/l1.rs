@@ -1,1 +1,0 @@
-//! L1: anvil, the Rollups contracts, and the InputBox watcher.

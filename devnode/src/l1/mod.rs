@@ -1,0 +1,30 @@
+//! L1: anvil, the Rollups v1 contracts at their canonical addresses, the application, test
+//! tokens, and the InputBox watcher.
+//!
+//! Everything here talks to the chain through [`Rpc`], a small JSON-RPC client; contracts come
+//! from the pinned npm packages under `devnode/npm/node_modules` ([`NodeModules`]). Deployment is
+//! idempotent: every contract lands at a deterministic CREATE2 address and is skipped when that
+//! address already has code, so a restarted node on an existing chain reuses what is there.
+
+mod addresses;
+mod anvil;
+mod artifacts;
+mod deploy;
+mod error;
+mod inputs;
+mod rpc;
+
+pub use addresses::{checksum, create2_address, keccak256, AddressBook, Application, RollupsV1, TestTokens};
+pub use anvil::{Anvil, AnvilConfig};
+pub use artifacts::{Artifact, NodeModules, NPM_HINT};
+pub use deploy::{
+    deploy_application, deploy_devnet, deploy_rollups_v1, deploy_test_tokens, ensure_create2_factory,
+    write_deployment_files, ARACHNID_CREATE2_PROXY, DEVNET_ACCOUNT_0, SAFE_SINGLETON_FACTORY,
+};
+pub use error::L1Error;
+pub use inputs::{
+    add_input, deposit_ether, input_added_event, InputEvent, InputWatcher, Submitted, INPUT_ADDED_SIGNATURE,
+};
+pub use rpc::{Log, Receipt, Rpc, TxRequest};
+
+pub use ethabi::ethereum_types::{Address, H256, U256};

@@ -1,0 +1,461 @@
+//! The rollup HTTP API that the backend long-polls: the dev node's stand-in for the server inside
+//! the Cartesi Machine (like Cartesi's host-runner or NoNodo), with the same state machine.
+//!
+//! Requests are submitted with [`RollupApi::submit`] and handed to the backend one at a time
+//! through `/finish`; the submitter gets a [`Completion`] when the backend finishes the request.
+//! Vouchers and notices are accepted only during an advance and kept only if the advance is
+//! accepted; reports are always kept. With nothing to hand out, `/finish` answers 202 after
+//! `finish_timeout`, and the backend asks again.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use rollup::wire::{Finish, FinishStatus, Output, Payload, Voucher};
+use rollup::RollupRequest;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+
+/// Largest request body: the limit of Cartesi's own server from guest tools 0.17 on.
+const MAX_BODY: usize = 5 << 20;
+
+/// How the backend ended a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    Accepted,
+    Rejected,
+    /// The backend raised an exception (or died) with this payload.
+    Exception(Vec<u8>),
+}
+
+/// A finished request: its status and the outputs that count (vouchers and notices only when
+/// accepted; reports always), in the order they were posted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Completion {
+    pub status: Status,
+    pub outputs: Vec<Output>,
+}
+
+/// The API is gone (the server and every handle dropped) before the request finished.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Closed;
+
+impl std::fmt::Display for Closed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the rollup API closed before the request finished")
+    }
+}
+
+impl std::error::Error for Closed {}
+
+struct Job {
+    request: RollupRequest,
+    done: oneshot::Sender<Completion>,
+}
+
+/// The request the backend is working on.
+struct Current {
+    advance: bool,
+    outputs: Vec<Output>,
+    vouchers: u64,
+    notices: u64,
+    done: oneshot::Sender<Completion>,
+}
+
+impl Current {
+    fn complete(self, status: Status) {
+        let keep_all = status == Status::Accepted;
+        let outputs = self.outputs.into_iter().filter(|o| keep_all || matches!(o, Output::Report(_))).collect();
+        // The submitter may have gone away; nothing else is waiting for this.
+        let _ = self.done.send(Completion { status, outputs });
+    }
+}
+
+struct Shared {
+    queue: tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>,
+    current: Mutex<Option<Current>>,
+    finish_timeout: Duration,
+}
+
+/// A handle on the rollup API: submit requests, serve the backend, abort the current request.
+#[derive(Clone)]
+pub struct RollupApi {
+    submit: mpsc::UnboundedSender<Job>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for RollupApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RollupApi").field("finish_timeout", &self.shared.finish_timeout).finish()
+    }
+}
+
+fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r
+}
+
+fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
+    let mut r = reply(status, body);
+    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    r
+}
+
+impl RollupApi {
+    /// `finish_timeout`: how long `/finish` waits for a request before answering 202. Cartesi's
+    /// host-runner waits 10 s; a short wait makes backends busy-loop.
+    pub fn new(finish_timeout: Duration) -> RollupApi {
+        let (submit, queue) = mpsc::unbounded_channel();
+        let shared = Shared { queue: tokio::sync::Mutex::new(queue), current: Mutex::new(None), finish_timeout };
+        RollupApi { submit, shared: Arc::new(shared) }
+    }
+
+    /// Queues a request for the backend and waits until the backend finishes it.
+    pub async fn submit(&self, request: RollupRequest) -> Result<Completion, Closed> {
+        let (done, finished) = oneshot::channel();
+        self.submit.send(Job { request, done }).map_err(|_| Closed)?;
+        finished.await.map_err(|_| Closed)
+    }
+
+    /// Ends the current request as an exception, for when the backend dies during it (as a real
+    /// node marks the input EXCEPTION). Returns whether a request was in progress.
+    pub fn abort_current(&self, reason: &str) -> bool {
+        let current = self.lock_current().take();
+        match current {
+            Some(c) => {
+                c.complete(Status::Exception(reason.as_bytes().to_vec()));
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn lock_current(&self) -> std::sync::MutexGuard<'_, Option<Current>> {
+        // A panic while holding this lock would be a bug in this module; the data stays usable.
+        self.shared.current.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Serves the API on `listener` until `shutdown` completes.
+    pub async fn serve(&self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, _) = tokio::select! {
+                accepted = listener.accept() => accepted?,
+                () = &mut shutdown => return Ok(()),
+            };
+            let api = self.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let api = api.clone();
+                    async move { Ok::<_, hyper::Error>(api.handle(req).await) }
+                });
+                if let Err(e) =
+                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await
+                {
+                    tracing::debug!("rollup API connection ended: {e}");
+                }
+            });
+        }
+    }
+
+    async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
+        if req.method() != Method::POST {
+            return reply(StatusCode::METHOD_NOT_ALLOWED, "only POST is served");
+        }
+        let path = req.uri().path().to_string();
+        let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => return reply(StatusCode::PAYLOAD_TOO_LARGE, format!("request body above {MAX_BODY} bytes")),
+        };
+        match path.as_str() {
+            "/finish" => self.finish(&body).await,
+            "/voucher" => match serde_json::from_slice::<Voucher>(&body) {
+                Ok(v) => self.output(Output::Voucher(v)),
+                Err(e) => reply(StatusCode::BAD_REQUEST, format!("invalid voucher: {e}")),
+            },
+            "/notice" | "/report" | "/exception" => match serde_json::from_slice::<Payload>(&body) {
+                Ok(p) if path == "/notice" => self.output(Output::Notice(p.payload.0)),
+                Ok(p) if path == "/report" => self.output(Output::Report(p.payload.0)),
+                Ok(p) => self.exception(p.payload.0),
+                Err(e) => reply(StatusCode::BAD_REQUEST, format!("invalid payload: {e}")),
+            },
+            _ => reply(StatusCode::NOT_FOUND, format!("no route {path}")),
+        }
+    }
+
+    async fn finish(&self, body: &[u8]) -> Response<Full<Bytes>> {
+        let Ok(finish) = serde_json::from_slice::<Finish>(body) else {
+            return reply(StatusCode::BAD_REQUEST, "status must be 'accept' or 'reject'");
+        };
+        // The status ends the current request; with none (the first call, or after an
+        // exception) it only says the backend is ready.
+        if let Some(current) = self.lock_current().take() {
+            let status = match finish.status {
+                FinishStatus::Accept => Status::Accepted,
+                FinishStatus::Reject => Status::Rejected,
+            };
+            current.complete(status);
+        }
+        let mut queue = self.shared.queue.lock().await;
+        match tokio::time::timeout(self.shared.finish_timeout, queue.recv()).await {
+            Ok(Some(job)) => {
+                let body = match serde_json::to_string(&job.request) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        return reply(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot encode the request: {e}"))
+                    }
+                };
+                let advance = matches!(job.request, RollupRequest::AdvanceState(_));
+                *self.lock_current() =
+                    Some(Current { advance, outputs: Vec::new(), vouchers: 0, notices: 0, done: job.done });
+                json(StatusCode::OK, body)
+            }
+            Ok(None) => reply(StatusCode::SERVICE_UNAVAILABLE, "the node is shutting down"),
+            Err(_) => reply(StatusCode::ACCEPTED, "no rollup request available"),
+        }
+    }
+
+    fn output(&self, output: Output) -> Response<Full<Bytes>> {
+        let mut guard = self.lock_current();
+        let Some(current) = guard.as_mut() else {
+            return reply(StatusCode::BAD_REQUEST, format!("invalid request {} in idle state", kind(&output)));
+        };
+        let index = match &output {
+            Output::Report(_) => None,
+            _ if !current.advance => {
+                return reply(StatusCode::BAD_REQUEST, format!("invalid request {} in inspect state", kind(&output)));
+            }
+            Output::Voucher(_) => {
+                current.vouchers += 1;
+                Some(current.vouchers - 1)
+            }
+            Output::Notice(_) => {
+                current.notices += 1;
+                Some(current.notices - 1)
+            }
+        };
+        current.outputs.push(output);
+        // As Cartesi's server: 201 with the output's index within the input, 202 for reports.
+        match index {
+            Some(i) => json(StatusCode::CREATED, format!(r#"{{"index":{i}}}"#)),
+            None => reply(StatusCode::ACCEPTED, ""),
+        }
+    }
+
+    fn exception(&self, payload: Vec<u8>) -> Response<Full<Bytes>> {
+        match self.lock_current().take() {
+            Some(current) => {
+                current.complete(Status::Exception(payload));
+                reply(StatusCode::ACCEPTED, "")
+            }
+            None => reply(StatusCode::BAD_REQUEST, "invalid request exception in idle state"),
+        }
+    }
+}
+
+fn kind(output: &Output) -> &'static str {
+    match output {
+        Output::Notice(_) => "notice",
+        Output::Voucher(_) => "voucher",
+        Output::Report(_) => "report",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use ledger::Address;
+    use rollup::wire::{Advance, AdvanceMetadata, HexBytes, Inspect};
+
+    async fn start(timeout_ms: u64) -> (RollupApi, std::net::SocketAddr) {
+        let api = RollupApi::new(Duration::from_millis(timeout_ms));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = api.clone();
+        tokio::spawn(async move { server.serve(listener, std::future::pending()).await });
+        (api, addr)
+    }
+
+    async fn post(addr: std::net::SocketAddr, method: Method, path: &str, body: &str) -> (StatusCode, String) {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+        tokio::spawn(conn);
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(hyper::header::HOST, "localhost")
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .unwrap();
+        let res = sender.send_request(req).await.unwrap();
+        let status = res.status();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn advance(index: u64) -> RollupRequest {
+        RollupRequest::AdvanceState(Advance {
+            metadata: AdvanceMetadata {
+                msg_sender: Address([0x11; 20]),
+                input_index: index,
+                block_number: 7,
+                timestamp: Some(1_700_000_000),
+                epoch_index: Some(0),
+                block_timestamp: None,
+                chain_id: None,
+                app_contract: None,
+                prev_randao: None,
+            },
+            payload: HexBytes(b"hi".to_vec()),
+        })
+    }
+
+    const VOUCHER: &str = r#"{"destination":"0x1111111111111111111111111111111111111111","payload":"0xdeadbeef"}"#;
+
+    #[tokio::test]
+    async fn finish_waits_then_answers_202_and_the_first_status_only_announces_readiness() {
+        let (_api, addr) = start(30).await;
+        let (status, body) = post(addr, Method::POST, "/finish", r#"{"status":"reject"}"#).await;
+        assert_eq!((status, body.as_str()), (StatusCode::ACCEPTED, "no rollup request available"));
+    }
+
+    #[tokio::test]
+    async fn an_accepted_advance_keeps_every_output_in_order_with_per_input_indices() {
+        let (api, addr) = start(30).await;
+        let submitted = tokio::spawn({
+            let api = api.clone();
+            async move { api.submit(advance(0)).await }
+        });
+        let (status, body) = post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(serde_json::from_str::<RollupRequest>(&body).unwrap(), advance(0));
+        assert_eq!(
+            post(addr, Method::POST, "/notice", r#"{"payload":"0x01"}"#).await,
+            (StatusCode::CREATED, r#"{"index":0}"#.into())
+        );
+        assert_eq!(post(addr, Method::POST, "/voucher", VOUCHER).await, (StatusCode::CREATED, r#"{"index":0}"#.into()));
+        assert_eq!(
+            post(addr, Method::POST, "/notice", r#"{"payload":"0x02"}"#).await,
+            (StatusCode::CREATED, r#"{"index":1}"#.into())
+        );
+        assert_eq!(post(addr, Method::POST, "/report", r#"{"payload":"0x03"}"#).await.0, StatusCode::ACCEPTED);
+        assert_eq!(post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await.0, StatusCode::ACCEPTED);
+        let completion = submitted.await.unwrap().unwrap();
+        assert_eq!(completion.status, Status::Accepted);
+        let kinds: Vec<&str> = completion.outputs.iter().map(kind).collect();
+        assert_eq!(kinds, ["notice", "voucher", "notice", "report"]);
+    }
+
+    #[tokio::test]
+    async fn a_rejected_advance_drops_vouchers_and_notices_but_keeps_reports() {
+        let (api, addr) = start(30).await;
+        let submitted = tokio::spawn({
+            let api = api.clone();
+            async move { api.submit(advance(3)).await }
+        });
+        assert_eq!(post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await.0, StatusCode::OK);
+        post(addr, Method::POST, "/voucher", VOUCHER).await;
+        post(addr, Method::POST, "/notice", r#"{"payload":"0x01"}"#).await;
+        post(addr, Method::POST, "/report", r#"{"payload":"0x72"}"#).await;
+        post(addr, Method::POST, "/finish", r#"{"status":"reject"}"#).await;
+        let completion = submitted.await.unwrap().unwrap();
+        assert_eq!(completion, Completion { status: Status::Rejected, outputs: vec![Output::Report(b"r".to_vec())] });
+    }
+
+    #[tokio::test]
+    async fn outputs_outside_an_advance_are_refused() {
+        let (api, addr) = start(30).await;
+        let (status, body) = post(addr, Method::POST, "/voucher", VOUCHER).await;
+        assert_eq!((status, body.as_str()), (StatusCode::BAD_REQUEST, "invalid request voucher in idle state"));
+        assert_eq!(post(addr, Method::POST, "/report", r#"{"payload":"0x"}"#).await.0, StatusCode::BAD_REQUEST);
+        let inspect = RollupRequest::InspectState(Inspect { payload: HexBytes(b"info".to_vec()) });
+        let submitted = tokio::spawn({
+            let api = api.clone();
+            async move { api.submit(inspect).await }
+        });
+        assert_eq!(post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await.0, StatusCode::OK);
+        let (status, body) = post(addr, Method::POST, "/notice", r#"{"payload":"0x01"}"#).await;
+        assert_eq!((status, body.as_str()), (StatusCode::BAD_REQUEST, "invalid request notice in inspect state"));
+        assert_eq!(post(addr, Method::POST, "/report", r#"{"payload":"0x6f6b"}"#).await.0, StatusCode::ACCEPTED);
+        post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await;
+        let completion = submitted.await.unwrap().unwrap();
+        assert_eq!(completion.outputs, vec![Output::Report(b"ok".to_vec())]);
+    }
+
+    #[tokio::test]
+    async fn an_exception_ends_the_request_and_keeps_only_reports() {
+        let (api, addr) = start(30).await;
+        let submitted = tokio::spawn({
+            let api = api.clone();
+            async move { api.submit(advance(1)).await }
+        });
+        post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await;
+        post(addr, Method::POST, "/notice", r#"{"payload":"0x01"}"#).await;
+        post(addr, Method::POST, "/report", r#"{"payload":"0x02"}"#).await;
+        assert_eq!(post(addr, Method::POST, "/exception", r#"{"payload":"0x626f6f6d"}"#).await.0, StatusCode::ACCEPTED);
+        let completion = submitted.await.unwrap().unwrap();
+        assert_eq!(completion.status, Status::Exception(b"boom".to_vec()));
+        assert_eq!(completion.outputs, vec![Output::Report(vec![2])]);
+        // Nothing is in progress any more: outputs are refused, finish waits.
+        assert_eq!(post(addr, Method::POST, "/notice", r#"{"payload":"0x01"}"#).await.0, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn a_dead_backend_aborts_the_current_request_as_an_exception() {
+        let (api, addr) = start(30).await;
+        let submitted = tokio::spawn({
+            let api = api.clone();
+            async move { api.submit(advance(2)).await }
+        });
+        post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await;
+        assert!(api.abort_current("backend exited with status 1"));
+        assert!(!api.abort_current("again"));
+        let completion = submitted.await.unwrap().unwrap();
+        assert_eq!(completion.status, Status::Exception(b"backend exited with status 1".to_vec()));
+    }
+
+    #[tokio::test]
+    async fn malformed_calls_get_clear_errors() {
+        let (_api, addr) = start(30).await;
+        let (status, body) = post(addr, Method::POST, "/finish", r#"{"status":"maybe"}"#).await;
+        assert_eq!((status, body.as_str()), (StatusCode::BAD_REQUEST, "status must be 'accept' or 'reject'"));
+        let bad_voucher = r#"{"destination":"0x12","payload":"0x"}"#;
+        assert_eq!(post(addr, Method::POST, "/voucher", bad_voucher).await.0, StatusCode::BAD_REQUEST);
+        assert_eq!(post(addr, Method::POST, "/notice", r#"{"payload":"0xzz"}"#).await.0, StatusCode::BAD_REQUEST);
+        assert_eq!(post(addr, Method::GET, "/finish", "").await.0, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(post(addr, Method::POST, "/gio", "{}").await.0, StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn requests_are_served_in_submission_order() {
+        let (api, addr) = start(30).await;
+        let mut waiting = Vec::new();
+        for i in 0..3 {
+            let api = api.clone();
+            waiting.push(tokio::spawn(async move { api.submit(advance(i)).await }));
+            // Submission order is the queue order.
+            tokio::task::yield_now().await;
+        }
+        let mut seen = Vec::new();
+        let mut status = r#"{"status":"accept"}"#;
+        for _ in 0..3 {
+            let (code, body) = post(addr, Method::POST, "/finish", status).await;
+            assert_eq!(code, StatusCode::OK);
+            let RollupRequest::AdvanceState(a) = serde_json::from_str(&body).unwrap() else { panic!() };
+            seen.push(a.metadata.input_index);
+            status = r#"{"status":"accept"}"#;
+        }
+        post(addr, Method::POST, "/finish", status).await;
+        assert_eq!(seen, [0, 1, 2]);
+        for w in waiting {
+            assert_eq!(w.await.unwrap().unwrap().status, Status::Accepted);
+        }
+    }
+}
