@@ -1,5 +1,6 @@
 //! The local development node: a real Ethereum devnet (anvil) with the Cartesi Rollups v1
 //! contracts at their canonical addresses, feeding the backend through the rollup HTTP API.
 
+pub mod inspect;
 pub mod l1;
 pub mod rollup_api;

@@ -22,11 +22,14 @@ pub struct AnvilConfig {
     pub port: u16,
     /// Seconds between blocks; `None` mines one block per transaction.
     pub block_time: Option<u64>,
+    /// Keep the chain in this file: loaded at start if it exists, written every second, so a
+    /// restarted node finds its chain even after a crash.
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 impl AnvilConfig {
     pub fn new(node_modules: NodeModules, port: u16) -> AnvilConfig {
-        AnvilConfig { node_modules, port, block_time: None }
+        AnvilConfig { node_modules, port, block_time: None, state_file: None }
     }
 }
 
@@ -48,6 +51,9 @@ impl Anvil {
         command.args(["--host", "127.0.0.1", "--port", &config.port.to_string()]);
         if let Some(seconds) = config.block_time {
             command.args(["--block-time", &seconds.to_string()]);
+        }
+        if let Some(state) = &config.state_file {
+            command.arg("--state").arg(state).args(["--state-interval", "1"]);
         }
         command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
         let mut child = command.spawn().map_err(|source| L1Error::Spawn { path: path.clone(), source })?;

@@ -1,0 +1,243 @@
+//! The inspect API of Rollups v1 (`GET /inspect/<payload>`, `POST /inspect`), answered by the
+//! backend through the rollup API, in turn with advances, never changing state.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{
+    HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE,
+};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use rollup::wire::{HexBytes, Inspect, Output};
+use rollup::RollupRequest;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::rollup_api::{RollupApi, Status};
+
+/// Largest `POST /inspect` body, as Cartesi's inspect server (1 MiB).
+pub const MAX_PAYLOAD: usize = 1 << 20;
+
+/// Decodes `%XX` sequences into bytes; anything else, including `+` and malformed sequences, is
+/// kept as it is (the v1 inspect server decodes the path the same way).
+pub fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+/// The inspect payload of a request URI: the path after `/inspect/`, percent-decoded, with the
+/// query string appended as it came (`?key=value` reaches the backend intact).
+pub fn payload_of(path: &str, query: Option<&str>) -> Option<Vec<u8>> {
+    let rest = path.strip_prefix("/inspect/").or_else(|| (path == "/inspect").then_some(""))?;
+    let mut payload = percent_decode(rest);
+    if let Some(q) = query {
+        payload.push(b'?');
+        payload.extend_from_slice(q.as_bytes());
+    }
+    Some(payload)
+}
+
+fn cors(mut r: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
+    let h = r.headers_mut();
+    h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    h.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
+    h.insert(ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("*"));
+    r
+}
+
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    cors(r)
+}
+
+/// Serves inspect on `listener` until `shutdown`. `processed` is the number of advance inputs
+/// processed so far, reported in every answer.
+pub async fn serve(
+    api: RollupApi,
+    processed: Arc<AtomicU64>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => accepted?,
+            () = &mut shutdown => return Ok(()),
+        };
+        let (api, processed) = (api.clone(), processed.clone());
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let (api, processed) = (api.clone(), processed.clone());
+                async move { Ok::<_, hyper::Error>(handle(&api, &processed, req).await) }
+            });
+            if let Err(e) =
+                hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await
+            {
+                tracing::debug!("inspect connection ended: {e}");
+            }
+        });
+    }
+}
+
+async fn handle(api: &RollupApi, processed: &AtomicU64, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let (method, path, query) =
+        (req.method().clone(), req.uri().path().to_string(), req.uri().query().map(str::to_string));
+    let payload = match method {
+        Method::OPTIONS => return text(StatusCode::NO_CONTENT, ""),
+        Method::GET => match payload_of(&path, query.as_deref()) {
+            Some(p) => p,
+            None => return text(StatusCode::NOT_FOUND, "use GET /inspect/<payload> or POST /inspect"),
+        },
+        Method::POST if path == "/inspect" || path == "/inspect/" => {
+            match Limited::new(req.into_body(), MAX_PAYLOAD).collect().await {
+                Ok(body) => body.to_bytes().to_vec(),
+                Err(_) => return text(StatusCode::BAD_REQUEST, "Payload reached size limit"),
+            }
+        }
+        _ => return text(StatusCode::NOT_FOUND, "use GET /inspect/<payload> or POST /inspect"),
+    };
+    let request = RollupRequest::InspectState(Inspect { payload: HexBytes(payload) });
+    let completion = match api.submit(request).await {
+        Ok(c) => c,
+        Err(e) => return text(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    };
+    let (status, exception) = match &completion.status {
+        Status::Accepted => ("Accepted", None),
+        Status::Rejected => ("Rejected", None),
+        Status::Exception(p) => ("Exception", Some(HexBytes(p.clone()))),
+    };
+    let reports: Vec<_> = completion
+        .outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Report(p) => Some(json!({"payload": HexBytes(p.clone())})),
+            _ => None,
+        })
+        .collect();
+    let body = json!({
+        "status": status,
+        "exception_payload": exception,
+        "reports": reports,
+        "processed_input_count": processed.load(Ordering::Relaxed),
+    });
+    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    cors(r)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use rollup::wire::{Finish, FinishStatus, Payload};
+    use std::time::Duration;
+
+    #[test]
+    fn payloads_are_the_percent_decoded_path_with_the_query_kept() {
+        let p = |path: &str, q: Option<&str>| payload_of(path, q).map(|b| String::from_utf8(b).unwrap());
+        assert_eq!(p("/inspect/hello%20world", None).as_deref(), Some("hello world"));
+        assert_eq!(p("/inspect/user/123/name", None).as_deref(), Some("user/123/name"));
+        assert_eq!(
+            p("/inspect/user/data", Some("key=value&key2=value2")).as_deref(),
+            Some("user/data?key=value&key2=value2")
+        );
+        assert_eq!(p("/inspect/0xdeadbeef", None).as_deref(), Some("0xdeadbeef"));
+        assert_eq!(p("/inspect/a+b", None).as_deref(), Some("a+b"));
+        assert_eq!(p("/inspect/100%zz%4", None).as_deref(), Some("100%zz%4"));
+        assert_eq!(p("/inspect", None).as_deref(), Some(""));
+        assert_eq!(p("/inspect/", None).as_deref(), Some(""));
+        assert_eq!(p("/graphql", None), None);
+        assert_eq!(payload_of("/inspect/%C3%A9", None).unwrap(), "é".as_bytes());
+    }
+
+    async fn call(addr: std::net::SocketAddr, method: Method, path: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+        tokio::spawn(conn);
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(hyper::header::HOST, "localhost")
+            .header(CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        let res = sender.send_request(req).await.unwrap();
+        let status = res.status();
+        (status, res.into_body().collect().await.unwrap().to_bytes().to_vec())
+    }
+
+    /// A backend that answers each inspect with one report: the payload reversed; it rejects
+    /// payloads starting with "bad".
+    async fn fake_backend(rollup: std::net::SocketAddr) {
+        let mut status = FinishStatus::Accept;
+        loop {
+            let finish = serde_json::to_vec(&Finish { status }).unwrap();
+            let (code, body) = call(rollup, Method::POST, "/finish", finish).await;
+            if code != StatusCode::OK {
+                continue;
+            }
+            let RollupRequest::InspectState(inspect) = serde_json::from_slice(&body).unwrap() else { panic!() };
+            let mut reversed = inspect.payload.0.clone();
+            reversed.reverse();
+            let report = serde_json::to_vec(&Payload { payload: HexBytes(reversed) }).unwrap();
+            call(rollup, Method::POST, "/report", report).await;
+            status = if inspect.payload.0.starts_with(b"bad") { FinishStatus::Reject } else { FinishStatus::Accept };
+        }
+    }
+
+    #[tokio::test]
+    async fn inspect_answers_have_the_v1_shape() {
+        let api = RollupApi::new(Duration::from_millis(50));
+        let rollup = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let rollup_addr = rollup.local_addr().unwrap();
+        let server = api.clone();
+        tokio::spawn(async move { server.serve(rollup, std::future::pending()).await });
+        let inspect = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = inspect.local_addr().unwrap();
+        let processed = Arc::new(AtomicU64::new(7));
+        tokio::spawn(serve(api, processed, inspect, std::future::pending()));
+        tokio::spawn(fake_backend(rollup_addr));
+
+        let (status, body) = call(addr, Method::GET, "/inspect/hello%20world", vec![]).await;
+        assert_eq!(status, StatusCode::OK);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            v,
+            json!({"status": "Accepted", "exception_payload": null, "reports": [{"payload": format!("0x{}", hex_of(b"dlrow olleh"))}], "processed_input_count": 7})
+        );
+
+        let (_, body) = call(addr, Method::POST, "/inspect", b"bad idea".to_vec()).await;
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(v["status"], "Rejected");
+        assert_eq!(v["reports"][0]["payload"], format!("0x{}", hex_of(b"aedi dab")));
+
+        let (status, _) = call(addr, Method::POST, "/inspect", vec![0; MAX_PAYLOAD + 1]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(call(addr, Method::GET, "/other", vec![]).await.0, StatusCode::NOT_FOUND);
+    }
+
+    fn hex_of(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+}
