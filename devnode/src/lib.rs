@@ -1,6 +1,10 @@
 //! The local development node: a real Ethereum devnet (anvil) with the Cartesi Rollups v1
 //! contracts at their canonical addresses, feeding the backend through the rollup HTTP API.
 
+pub mod backend;
+pub mod graphql;
 pub mod inspect;
 pub mod l1;
+pub mod node;
 pub mod rollup_api;
+pub mod store;

@@ -1,4 +1,7 @@
 //! Integration tests of the dev node.
 #![allow(clippy::unwrap_used)]
 
+mod graphql;
 mod l1;
+mod node;
+mod store;

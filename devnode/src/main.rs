@@ -1,0 +1,121 @@
+//! `devnode`: the local development node. See `devnode --help`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use devnode::backend::BackendCommand;
+use devnode::node::{run, Listeners, NodeConfig};
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::prelude::*;
+
+/// The local development node: anvil with the Cartesi Rollups v1 contracts, the ledger backend
+/// as a supervised host process, and the rollup, inspect and GraphQL APIs of a Rollups v1 node.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Where the node keeps its database and anvil's chain state.
+    #[arg(long, env = "DEVNODE_DATA_DIR", default_value = ".devnode")]
+    data_dir: PathBuf,
+    /// Where the console's deployment files are written (`<dir>/localhost/*.json`).
+    #[arg(long, env = "DEVNODE_DEPLOYMENTS_DIR", default_value = "deployments")]
+    deployments_dir: PathBuf,
+    /// The npm packages (anvil, contract artifacts): `npm ci --prefix devnode/npm`.
+    #[arg(long, env = "DEVNODE_NODE_MODULES", default_value = "devnode/npm/node_modules")]
+    node_modules: PathBuf,
+    /// Use this chain instead of starting anvil (the contracts are deployed if missing).
+    #[arg(long, env = "DEVNODE_RPC_URL")]
+    rpc_url: Option<String>,
+    /// Port of the anvil the node starts.
+    #[arg(long, env = "DEVNODE_ANVIL_PORT", default_value_t = 8545)]
+    anvil_port: u16,
+    /// Seconds between anvil blocks (default: a block per transaction).
+    #[arg(long, env = "DEVNODE_BLOCK_TIME")]
+    block_time: Option<u64>,
+    /// The rollup HTTP API the backend long-polls.
+    #[arg(long, env = "DEVNODE_ROLLUP_ADDRESS", default_value = "127.0.0.1:5004")]
+    rollup_address: SocketAddr,
+    /// The inspect API (`/inspect/<payload>`).
+    #[arg(long, env = "DEVNODE_INSPECT_ADDRESS", default_value = "127.0.0.1:5005")]
+    inspect_address: SocketAddr,
+    /// The GraphQL reader API (`/graphql`).
+    #[arg(long, env = "DEVNODE_GRAPHQL_ADDRESS", default_value = "127.0.0.1:4000")]
+    graphql_address: SocketAddr,
+    /// Seconds `/finish` waits before answering 202 (Cartesi's host-runner waits 10).
+    #[arg(long, env = "DEVNODE_FINISH_TIMEOUT", default_value_t = 10)]
+    finish_timeout: u64,
+    /// The backend binary (default: `dapp` next to this binary).
+    #[arg(long, env = "DEVNODE_BACKEND")]
+    backend: Option<PathBuf>,
+    /// Run the static riscv64 backend (scripts/build-riscv64.sh) under qemu-riscv64-static.
+    #[arg(long, env = "DEVNODE_RISCV64")]
+    riscv64: bool,
+    /// Skip deploying the test ERC-20, ERC-721 and ERC-1155 tokens.
+    #[arg(long, env = "DEVNODE_NO_TEST_TOKENS")]
+    no_test_tokens: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|t| t.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO).with_target("anvil", LevelFilter::WARN));
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
+        .init();
+
+    let backend = match (&args.backend, args.riscv64) {
+        (Some(path), riscv64) => {
+            BackendCommand { program: path.clone(), runner: riscv64.then(|| "qemu-riscv64-static".into()), env: vec![] }
+        }
+        (None, true) => BackendCommand {
+            program: PathBuf::from("target/cross/riscv64gc-unknown-linux-gnu/release/dapp"),
+            runner: Some("qemu-riscv64-static".into()),
+            env: vec![],
+        },
+        (None, false) => {
+            let beside = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("dapp")));
+            BackendCommand { program: beside.unwrap_or_else(|| PathBuf::from("dapp")), runner: None, env: vec![] }
+        }
+    };
+    let config = NodeConfig {
+        data_dir: args.data_dir,
+        deployments_dir: args.deployments_dir,
+        node_modules: args.node_modules,
+        rpc_url: args.rpc_url,
+        anvil_port: args.anvil_port,
+        block_time: args.block_time,
+        finish_timeout: Duration::from_secs(args.finish_timeout),
+        test_tokens: !args.no_test_tokens,
+        backend,
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("devnode: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("devnode: stopping");
+                let _ = stop.send(true);
+            }
+        });
+        let listeners = Listeners::bind(args.rollup_address, args.inspect_address, args.graphql_address).await?;
+        run(config, listeners, None, stopped).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("devnode: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

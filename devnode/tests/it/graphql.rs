@@ -1,0 +1,570 @@
+//! The reader API over HTTP: the console's queries, the schema against Cartesi's file, pagination
+//! and errors.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use async_graphql::parser::types::{InputValueDefinition, TypeKind, TypeSystemDefinition};
+use devnode::store::{InputRecord, InputStatus, Store};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use ledger::Address;
+use rollup::wire::{HexBytes, Output, Voucher};
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+const SENDER: &str = "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266";
+const DESTINATION: &str = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
+
+/// A store with four inputs: #0 accepted with notices "hello" and "world", a voucher and a
+/// report; #1 rejected with a report; #2 accepted with one notice; #3 not processed yet.
+fn filled_store() -> Arc<Store> {
+    let store = Store::open_in_memory().unwrap();
+    let sender: Address = SENDER.parse().unwrap();
+    for i in 0..4u64 {
+        let record = InputRecord {
+            index: i,
+            msg_sender: sender,
+            payload: format!("input {i}").into_bytes(),
+            block_number: 20 + i,
+            timestamp: 1_700_000_000 + i,
+        };
+        store.add_input(&record).unwrap();
+    }
+    let voucher = Output::Voucher(Voucher {
+        destination: DESTINATION.parse().unwrap(),
+        value: None,
+        payload: HexBytes(vec![0xde, 0xad, 0xbe, 0xef]),
+    });
+    let outputs0 = [
+        Output::Notice(b"hello".to_vec()),
+        voucher,
+        Output::Report(b"log 0".to_vec()),
+        Output::Notice(b"world".to_vec()),
+    ];
+    store.complete(0, InputStatus::Accepted, None, &outputs0).unwrap();
+    store.complete(1, InputStatus::Rejected, None, &[Output::Report(b"rejected".to_vec())]).unwrap();
+    store.complete(2, InputStatus::Accepted, None, &[Output::Notice(b"third".to_vec())]).unwrap();
+    Arc::new(store)
+}
+
+/// The reader API on port 0, stopped when dropped.
+struct Server {
+    addr: SocketAddr,
+    _stop: oneshot::Sender<()>,
+}
+
+async fn start(store: Arc<Store>) -> Server {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(devnode::graphql::serve(store, listener, async move {
+        let _ = stopped.await;
+    }));
+    Server { addr, _stop: stop }
+}
+
+/// One HTTP request on a fresh connection: (status, content type, body).
+async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String, String) {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+    tokio::spawn(conn);
+    let request = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", addr.to_string())
+        .header("content-type", "application/json")
+        .header("accept", "application/graphql-response+json, application/graphql+json, application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status().as_u16();
+    let content_type =
+        response.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, content_type, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// Sends a query as urql does (`{query, operationName, variables}`) and returns the JSON answer.
+/// An empty operation name is sent as null, as for an anonymous query.
+async fn query(server: &Server, operation: &str, query: &str, variables: Value) -> Value {
+    let operation = if operation.is_empty() { Value::Null } else { json!(operation) };
+    let body = json!({ "query": query, "operationName": operation, "variables": variables }).to_string();
+    let (status, content_type, text) = http(server.addr, "POST", "/graphql", &body).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(content_type.starts_with("application/json"), "{content_type}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The data of an answer that must have no errors.
+fn data(answer: Value) -> Value {
+    assert!(answer.get("errors").is_none(), "unexpected errors: {answer}");
+    answer["data"].clone()
+}
+
+fn error_message(answer: &Value) -> String {
+    answer["errors"][0]["message"].as_str().unwrap_or_else(|| panic!("no error in {answer}")).to_string()
+}
+
+fn hex(text: &str) -> String {
+    format!("0x{}", ::hex::encode(text))
+}
+
+// The console's queries (frontend-console/graphql/queries.graphql), as urql sends them: with
+// `__typename` added to every selection set below the root.
+
+const PROOF: &str = "proof {
+      validity {
+        inputIndexWithinEpoch
+        outputIndexWithinInput
+        outputHashesRootHash
+        vouchersEpochRootHash
+        noticesEpochRootHash
+        machineStateHash
+        outputHashInOutputHashesSiblings
+        outputHashesInEpochSiblings
+        __typename
+      }
+      context
+      __typename
+    }";
+
+fn notice_query() -> String {
+    format!(
+        "query notice($noticeIndex: Int!, $inputIndex: Int!) {{
+  notice(noticeIndex: $noticeIndex, inputIndex: $inputIndex) {{
+    index
+    input {{
+      index
+      __typename
+    }}
+    payload
+    {PROOF}
+    __typename
+  }}
+}}"
+    )
+}
+
+fn voucher_query() -> String {
+    format!(
+        "query voucher($voucherIndex: Int!, $inputIndex: Int!) {{
+  voucher(voucherIndex: $voucherIndex, inputIndex: $inputIndex) {{
+    index
+    input {{
+      index
+      __typename
+    }}
+    destination
+    payload
+    {PROOF}
+    __typename
+  }}
+}}"
+    )
+}
+
+const REPORT: &str = "query report($reportIndex: Int!, $inputIndex: Int!) {
+  report(reportIndex: $reportIndex, inputIndex: $inputIndex) {
+    index
+    input {
+      index
+      __typename
+    }
+    payload
+    __typename
+  }
+}";
+
+/// `notices`, `vouchers` or `reports` (all, no arguments); `extra` is `destination` for vouchers.
+fn list_query(plural: &str, extra: &str) -> String {
+    format!(
+        "query {plural} {{
+  {plural} {{
+    edges {{
+      node {{
+        index
+        input {{
+          index
+          __typename
+        }}
+        {extra}
+        payload
+        __typename
+      }}
+      __typename
+    }}
+    __typename
+  }}
+}}"
+    )
+}
+
+/// `noticesByInput`, `vouchersByInput` or `reportsByInput`.
+fn by_input_query(plural: &str, extra: &str) -> String {
+    format!(
+        "query {plural}ByInput($inputIndex: Int!) {{
+  input(index: $inputIndex) {{
+    {plural} {{
+      edges {{
+        node {{
+          index
+          input {{
+            index
+            __typename
+          }}
+          {extra}
+          payload
+          __typename
+        }}
+        __typename
+      }}
+      __typename
+    }}
+    __typename
+  }}
+}}"
+    )
+}
+
+fn node(kind: &str, index: u64, input: u64, payload: &str) -> Value {
+    json!({ "index": index, "input": { "index": input, "__typename": "Input" }, "payload": hex(payload), "__typename": kind })
+}
+
+fn edges(nodes: Vec<Value>, edge: &str, connection: &str) -> Value {
+    let edges: Vec<Value> = nodes.into_iter().map(|n| json!({ "node": n, "__typename": edge })).collect();
+    json!({ "edges": edges, "__typename": connection })
+}
+
+fn voucher_node() -> Value {
+    json!({
+        "index": 0,
+        "input": { "index": 0, "__typename": "Input" },
+        "destination": DESTINATION,
+        "payload": "0xdeadbeef",
+        "__typename": "Voucher",
+    })
+}
+
+#[tokio::test]
+async fn console_notice_queries() {
+    let server = start(filled_store()).await;
+    let one = data(query(&server, "notice", &notice_query(), json!({ "noticeIndex": 1, "inputIndex": 0 })).await);
+    let mut expected = node("Notice", 1, 0, "world");
+    expected["proof"] = Value::Null;
+    assert_eq!(one, json!({ "notice": expected }));
+
+    let all = data(query(&server, "notices", &list_query("notices", ""), json!({})).await);
+    let nodes = vec![node("Notice", 0, 0, "hello"), node("Notice", 1, 0, "world"), node("Notice", 0, 2, "third")];
+    assert_eq!(all, json!({ "notices": edges(nodes, "NoticeEdge", "NoticeConnection") }));
+
+    let q = by_input_query("notices", "");
+    let by_input = data(query(&server, "noticesByInput", &q, json!({ "inputIndex": 0 })).await);
+    let nodes = vec![node("Notice", 0, 0, "hello"), node("Notice", 1, 0, "world")];
+    let expected =
+        json!({ "input": { "notices": edges(nodes, "NoticeEdge", "NoticeConnection"), "__typename": "Input" } });
+    assert_eq!(by_input, expected);
+
+    // A rejected input keeps no notices.
+    let rejected = data(query(&server, "noticesByInput", &q, json!({ "inputIndex": 1 })).await);
+    assert_eq!(rejected["input"]["notices"]["edges"], json!([]));
+}
+
+#[tokio::test]
+async fn console_voucher_queries() {
+    let server = start(filled_store()).await;
+    let one = data(query(&server, "voucher", &voucher_query(), json!({ "voucherIndex": 0, "inputIndex": 0 })).await);
+    let mut expected = voucher_node();
+    expected["proof"] = Value::Null;
+    assert_eq!(one, json!({ "voucher": expected }));
+
+    let all = data(query(&server, "vouchers", &list_query("vouchers", "destination"), json!({})).await);
+    assert_eq!(all, json!({ "vouchers": edges(vec![voucher_node()], "VoucherEdge", "VoucherConnection") }));
+
+    let q = by_input_query("vouchers", "destination");
+    let by_input = data(query(&server, "vouchersByInput", &q, json!({ "inputIndex": 0 })).await);
+    let expected = json!({
+        "input": { "vouchers": edges(vec![voucher_node()], "VoucherEdge", "VoucherConnection"), "__typename": "Input" }
+    });
+    assert_eq!(by_input, expected);
+    let none = data(query(&server, "vouchersByInput", &q, json!({ "inputIndex": 2 })).await);
+    assert_eq!(none["input"]["vouchers"]["edges"], json!([]));
+}
+
+#[tokio::test]
+async fn console_report_queries() {
+    let server = start(filled_store()).await;
+    let one = data(query(&server, "report", REPORT, json!({ "reportIndex": 0, "inputIndex": 1 })).await);
+    assert_eq!(one, json!({ "report": node("Report", 0, 1, "rejected") }));
+
+    let all = data(query(&server, "reports", &list_query("reports", ""), json!({})).await);
+    let nodes = vec![node("Report", 0, 0, "log 0"), node("Report", 0, 1, "rejected")];
+    assert_eq!(all, json!({ "reports": edges(nodes, "ReportEdge", "ReportConnection") }));
+
+    let q = by_input_query("reports", "");
+    let by_input = data(query(&server, "reportsByInput", &q, json!({ "inputIndex": 1 })).await);
+    let nodes = vec![node("Report", 0, 1, "rejected")];
+    let expected =
+        json!({ "input": { "reports": edges(nodes, "ReportEdge", "ReportConnection"), "__typename": "Input" } });
+    assert_eq!(by_input, expected);
+}
+
+#[tokio::test]
+async fn input_fields_status_and_big_ints() {
+    let server = start(filled_store()).await;
+    let q = "query { inputs { totalCount edges { node { index status msgSender timestamp blockNumber payload } } } }";
+    let answer = data(query(&server, "", q, json!({})).await);
+    let nodes: Vec<Value> = answer["inputs"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect();
+    assert_eq!(answer["inputs"]["totalCount"], 4);
+    let statuses: Vec<&str> = nodes.iter().map(|n| n["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["ACCEPTED", "REJECTED", "ACCEPTED", "UNPROCESSED"]);
+    // BigInt is a decimal string, as Cartesi's scalar serializes it.
+    assert_eq!(
+        nodes[1],
+        json!({
+            "index": 1,
+            "status": "REJECTED",
+            "msgSender": SENDER,
+            "timestamp": "1700000001",
+            "blockNumber": "21",
+            "payload": hex("input 1"),
+        })
+    );
+    let q = "query { input(index: 0) { voucher(index: 0) { destination } notice(index: 1) { payload } report(index: 0) { payload } } }";
+    let answer = data(query(&server, "", q, json!({})).await);
+    assert_eq!(
+        answer,
+        json!({ "input": {
+            "voucher": { "destination": DESTINATION },
+            "notice": { "payload": hex("world") },
+            "report": { "payload": hex("log 0") },
+        } })
+    );
+    let q =
+        "query { inputs(where: { indexGreaterThan: 0, indexLowerThan: 3 }) { totalCount edges { node { index } } } }";
+    let answer = data(query(&server, "", q, json!({})).await);
+    assert_eq!(answer["inputs"]["totalCount"], 2);
+    assert_eq!(answer["inputs"]["edges"], json!([{ "node": { "index": 1 } }, { "node": { "index": 2 } }]));
+}
+
+#[tokio::test]
+async fn missing_items_give_cartesi_errors() {
+    let server = start(filled_store()).await;
+    for (q, message) in [
+        ("query { input(index: 9) { index } }", "input not found"),
+        ("query { notice(noticeIndex: 0, inputIndex: 1) { index } }", "notice not found"),
+        ("query { voucher(voucherIndex: 1, inputIndex: 0) { index } }", "voucher not found"),
+        ("query { report(reportIndex: 5, inputIndex: 0) { index } }", "report not found"),
+        ("query { input(index: 0) { notice(index: 2) { index } } }", "notice not found"),
+        ("query { notice(noticeIndex: -1, inputIndex: 0) { index } }", "notice not found"),
+    ] {
+        let answer = query(&server, "", q, json!({})).await;
+        assert_eq!(error_message(&answer), message, "{q}");
+        assert_eq!(answer["data"], Value::Null, "{q}: {answer}");
+    }
+}
+
+async fn inputs_page(server: &Server, args: &str) -> Value {
+    let q = format!(
+        "query {{ inputs{args} {{ totalCount edges {{ node {{ index }} cursor }} \
+         pageInfo {{ startCursor endCursor hasNextPage hasPreviousPage }} }} }}"
+    );
+    let answer = query(server, "", &q, json!({})).await;
+    // Errors are returned whole so the caller can read their message.
+    if answer.get("errors").is_some() {
+        answer
+    } else {
+        answer["data"]["inputs"].clone()
+    }
+}
+
+fn indices(page: &Value) -> Vec<u64> {
+    page["edges"].as_array().unwrap().iter().map(|e| e["node"]["index"].as_u64().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn pagination_follows_cartesi_cursors() {
+    let store = Store::open_in_memory().unwrap();
+    for i in 0..7u64 {
+        let record =
+            InputRecord { index: i, msg_sender: Address::ZERO, payload: vec![], block_number: i, timestamp: i };
+        store.add_input(&record).unwrap();
+    }
+    let server = start(Arc::new(store)).await;
+
+    let first = inputs_page(&server, "(first: 3)").await;
+    assert_eq!(indices(&first), [0, 1, 2]);
+    assert_eq!(first["totalCount"], 7);
+    assert_eq!(first["edges"][0]["cursor"], "MA==");
+    assert_eq!(
+        first["pageInfo"],
+        json!({ "startCursor": "MA==", "endCursor": "Mg==", "hasNextPage": true, "hasPreviousPage": false })
+    );
+
+    // Walking forward with endCursor visits every input once.
+    let mut seen = indices(&first);
+    let mut cursor = first["pageInfo"]["endCursor"].as_str().unwrap().to_string();
+    loop {
+        let page = inputs_page(&server, &format!("(first: 3, after: \"{cursor}\")")).await;
+        seen.extend(indices(&page));
+        assert_eq!(page["totalCount"], 7);
+        assert_eq!(page["pageInfo"]["hasPreviousPage"], true);
+        if page["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        cursor = page["pageInfo"]["endCursor"].as_str().unwrap().to_string();
+    }
+    assert_eq!(seen, (0..7).collect::<Vec<_>>());
+
+    // Backward: the last items, then the ones before a cursor.
+    let last = inputs_page(&server, "(last: 2)").await;
+    assert_eq!(indices(&last), [5, 6]);
+    assert_eq!(last["pageInfo"]["hasNextPage"], false);
+    assert_eq!(last["pageInfo"]["hasPreviousPage"], true);
+    let start = last["pageInfo"]["startCursor"].as_str().unwrap();
+    let before = inputs_page(&server, &format!("(last: 3, before: \"{start}\")")).await;
+    assert_eq!(indices(&before), [2, 3, 4]);
+    assert_eq!(before["pageInfo"]["hasNextPage"], true);
+    let before_all = inputs_page(&server, "(before: \"Mg==\")").await;
+    assert_eq!(indices(&before_all), [0, 1]);
+
+    // Each edge's cursor, fed back as `after`, starts the page at the next item.
+    for edge in first["edges"].as_array().unwrap() {
+        let after = inputs_page(&server, &format!("(first: 1, after: \"{}\")", edge["cursor"].as_str().unwrap())).await;
+        assert_eq!(indices(&after), [edge["node"]["index"].as_u64().unwrap() + 1]);
+    }
+
+    // An empty page has null cursors and no neighbours.
+    let empty = inputs_page(&server, "(first: 0)").await;
+    assert_eq!(indices(&empty), Vec::<u64>::new());
+    assert_eq!(
+        empty["pageInfo"],
+        json!({ "startCursor": null, "endCursor": null, "hasNextPage": false, "hasPreviousPage": false })
+    );
+    assert_eq!(empty["totalCount"], 7);
+
+    // Nested connections page the same way.
+    let q = "query { input(index: 0) { notices(first: 1) { totalCount pageInfo { hasNextPage } } } }";
+    let answer = data(query(&server, "", q, json!({})).await);
+    assert_eq!(answer["input"]["notices"], json!({ "totalCount": 0, "pageInfo": { "hasNextPage": false } }));
+
+    // Errors: mixed directions, negative limits, cursors outside the listing.
+    let mixed = inputs_page(&server, "(first: 1, last: 1)").await;
+    assert!(error_message(&mixed).contains("cannot mix"), "{mixed}");
+    let negative = inputs_page(&server, "(first: -1)").await;
+    assert!(error_message(&negative).contains("negative"), "{negative}");
+    for bad in ["Nw==", "bm9wZQ==", "???"] {
+        let answer = inputs_page(&server, &format!("(after: \"{bad}\")")).await;
+        assert!(error_message(&answer).starts_with("invalid pagination cursor"), "{bad}: {answer}");
+    }
+}
+
+#[tokio::test]
+async fn transport_playground_cors_and_bad_requests() {
+    let server = start(filled_store()).await;
+    let (status, content_type, body) = http(server.addr, "GET", "/graphql", "").await;
+    assert_eq!(status, 200);
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(body.contains("graphiql"), "{body}");
+    let (status, _, _) = http(server.addr, "OPTIONS", "/graphql", "").await;
+    assert_eq!(status, 204);
+    let (status, _, body) = http(server.addr, "POST", "/graphql", "not json").await;
+    assert_eq!(status, 400);
+    assert!(body.contains("invalid GraphQL request"), "{body}");
+    let (status, _, _) = http(server.addr, "POST", "/other", "{}").await;
+    assert_eq!(status, 404);
+}
+
+/// The shape of introspection GraphiQL and codegen tools send: `ofType` nested seven deep.
+const INTROSPECTION: &str = "query IntrospectionQuery {
+  __schema {
+    queryType { name }
+    types { kind name description fields(includeDeprecated: true) { name args { name type { ...TypeRef } } type { ...TypeRef } } }
+  }
+}
+fragment TypeRef on __Type {
+  kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
+}";
+
+#[tokio::test]
+async fn introspection_works_over_http() {
+    let server = start(filled_store()).await;
+    let answer = data(query(&server, "IntrospectionQuery", INTROSPECTION, json!({})).await);
+    assert_eq!(answer["__schema"]["queryType"]["name"], "Query");
+    let input = answer["__schema"]["types"].as_array().unwrap().iter().find(|t| t["name"] == "Input").unwrap();
+    let timestamp = input["fields"].as_array().unwrap().iter().find(|f| f["name"] == "timestamp").unwrap();
+    assert_eq!(
+        timestamp["type"],
+        json!({ "kind": "NON_NULL", "name": null, "ofType": { "kind": "SCALAR", "name": "BigInt", "ofType": null } })
+    );
+}
+
+/// A type system in a form that ignores formatting and the order of types, fields, arguments and
+/// values: one line per member, with its type and description.
+fn normalize(sdl: &str) -> BTreeMap<String, Vec<String>> {
+    let doc = async_graphql::parser::parse_schema(sdl).unwrap();
+    let describe = |d: &Option<async_graphql::parser::Positioned<String>>| {
+        d.as_ref().map(|d| d.node.split_whitespace().collect::<Vec<_>>().join(" ")).unwrap_or_default()
+    };
+    let value = |v: &InputValueDefinition| {
+        let default = v.default_value.as_ref().map(|d| format!(" = {}", d.node)).unwrap_or_default();
+        format!("{}: {}{default}", v.name.node, v.ty.node)
+    };
+    let mut types = BTreeMap::new();
+    for def in doc.definitions {
+        let TypeSystemDefinition::Type(t) = def else { continue };
+        let t = t.node;
+        let mut members = match &t.kind {
+            TypeKind::Scalar => vec!["scalar".to_string()],
+            TypeKind::Object(o) => o
+                .fields
+                .iter()
+                .map(|f| {
+                    let mut args: Vec<String> = f.node.arguments.iter().map(|a| value(&a.node)).collect();
+                    args.sort();
+                    let f = &f.node;
+                    format!(
+                        "field {}({}): {} \"{}\"",
+                        f.name.node,
+                        args.join(", "),
+                        f.ty.node,
+                        describe(&f.description)
+                    )
+                })
+                .collect(),
+            TypeKind::Enum(e) => e.values.iter().map(|v| format!("value {}", v.node.value.node)).collect(),
+            TypeKind::InputObject(i) => i
+                .fields
+                .iter()
+                .map(|f| format!("input {} \"{}\"", value(&f.node), describe(&f.node.description)))
+                .collect(),
+            TypeKind::Interface(_) | TypeKind::Union(_) => vec!["unexpected kind".to_string()],
+        };
+        members.sort();
+        members.insert(0, format!("description \"{}\"", describe(&t.description)));
+        types.insert(t.name.node.to_string(), members);
+    }
+    types
+}
+
+#[test]
+fn served_schema_is_cartesis_reader_v1() {
+    let reference_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/reference/specs/reader-v1.graphql");
+    let reference = match std::fs::read_to_string(reference_path) {
+        Ok(text) => text,
+        // The reference lives beside the repository, not in it; a checkout without it cannot run
+        // this comparison, and says so instead of passing silently.
+        Err(e) => panic!("cannot read Cartesi's schema at {reference_path}: {e}"),
+    };
+    let served = devnode::graphql::schema(Arc::new(Store::open_in_memory().unwrap())).sdl();
+    let expected = normalize(&reference);
+    let actual = normalize(&served);
+    assert!(expected.len() >= 18, "the reference parsed into too few types: {expected:?}");
+    for (name, members) in &expected {
+        assert_eq!(actual.get(name), Some(members), "type {name} differs");
+    }
+    let extra: Vec<&String> = actual.keys().filter(|k| !expected.contains_key(*k)).collect();
+    assert!(extra.is_empty(), "served schema has types Cartesi's has not: {extra:?}");
+}
