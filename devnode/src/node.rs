@@ -154,6 +154,9 @@ fn announce(book: &l1::AddressBook, status: &Ready, config: &NodeConfig, rollup_
         config.deployments_dir.display(),
         config.data_dir.display(),
     );
+    println!(
+        "next: send inputs with cast or the frontend-console, then inspect or query GraphQL (README, \"Walkthrough\")"
+    );
 }
 
 /// The node's background tasks, aborted when the node stops, however it stops.
