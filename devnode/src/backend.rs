@@ -10,6 +10,8 @@ use tokio::process::{Child, Command};
 #[derive(Clone, Debug)]
 pub struct BackendCommand {
     pub program: PathBuf,
+    /// Arguments after the program.
+    pub args: Vec<String>,
     pub runner: Option<String>,
     /// Extra environment for the backend (its LEDGER_* settings, RUST_LOG).
     pub env: Vec<(String, String)>,
@@ -42,7 +44,8 @@ impl Backend {
             }
             None => Command::new(&command.program),
         };
-        cmd.env("ROLLUP_HTTP_SERVER_URL", rollup_url)
+        cmd.args(&command.args)
+            .env("ROLLUP_HTTP_SERVER_URL", rollup_url)
             .envs(command.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::inherit())

@@ -69,17 +69,26 @@ fn main() -> ExitCode {
         .init();
 
     let backend = match (&args.backend, args.riscv64) {
-        (Some(path), riscv64) => {
-            BackendCommand { program: path.clone(), runner: riscv64.then(|| "qemu-riscv64-static".into()), env: vec![] }
-        }
+        (Some(path), riscv64) => BackendCommand {
+            program: path.clone(),
+            args: vec![],
+            runner: riscv64.then(|| "qemu-riscv64-static".into()),
+            env: vec![],
+        },
         (None, true) => BackendCommand {
             program: PathBuf::from("target/cross/riscv64gc-unknown-linux-gnu/release/dapp"),
+            args: vec![],
             runner: Some("qemu-riscv64-static".into()),
             env: vec![],
         },
         (None, false) => {
             let beside = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join("dapp")));
-            BackendCommand { program: beside.unwrap_or_else(|| PathBuf::from("dapp")), runner: None, env: vec![] }
+            BackendCommand {
+                program: beside.unwrap_or_else(|| PathBuf::from("dapp")),
+                args: vec![],
+                runner: None,
+                env: vec![],
+            }
         }
     };
     let config = NodeConfig {

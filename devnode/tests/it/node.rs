@@ -16,7 +16,7 @@ fn repo() -> PathBuf {
 fn backend() -> BackendCommand {
     let program = repo().join("target/debug/dapp");
     assert!(program.exists(), "{} is missing: run `cargo build -p dapp` first", program.display());
-    BackendCommand { program, runner: None, env: vec![("LEDGER_DIFFICULTY_BITS".into(), "4".into())] }
+    BackendCommand { program, args: vec![], runner: None, env: vec![("LEDGER_DIFFICULTY_BITS".into(), "4".into())] }
 }
 
 struct Node {
@@ -26,6 +26,10 @@ struct Node {
 }
 
 async fn start(data: &std::path::Path) -> Node {
+    start_with(data, backend()).await
+}
+
+async fn start_with(data: &std::path::Path, backend: BackendCommand) -> Node {
     let config = NodeConfig {
         data_dir: data.join("data"),
         deployments_dir: data.join("deployments"),
@@ -35,7 +39,7 @@ async fn start(data: &std::path::Path) -> Node {
         block_time: None,
         finish_timeout: Duration::from_millis(200),
         test_tokens: false,
-        backend: backend(),
+        backend,
     };
     let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
     let listeners = Listeners {
@@ -231,6 +235,65 @@ async fn a_killed_node_resumes_without_loss_or_duplication() {
     l1::add_input(&rpc, &rollups, alice, app, br#"{"op":"mine"}"#).await.unwrap();
     wait_processed(&ready, 4).await;
     assert_eq!(shape(&ready).await, after_restart);
+    node.stop.send(true).unwrap();
+    node.task.await.unwrap().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A stand-in backend: this test binary run again as a child, executing only
+/// `fake_backend_process`. It reports every advance's payload back and accepts it, and exits
+/// without finishing when the payload is `crash`.
+fn fake_backend() -> BackendCommand {
+    BackendCommand {
+        program: std::env::current_exe().unwrap(),
+        args: ["node::fake_backend_process", "--exact", "--ignored", "--nocapture", "--test-threads=1"]
+            .map(String::from)
+            .to_vec(),
+        runner: None,
+        env: vec![("DEVNODE_FAKE_BACKEND".into(), "1".into())],
+    }
+}
+
+#[test]
+#[ignore = "a backend process for a_crashing_backend_marks_its_input_exception_and_is_restarted"]
+fn fake_backend_process() {
+    if std::env::var("DEVNODE_FAKE_BACKEND").is_err() {
+        return;
+    }
+    let url = std::env::var("ROLLUP_HTTP_SERVER_URL").unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async move {
+        loop {
+            let (code, body) = http("POST", &format!("{url}/finish"), Some(r#"{"status":"accept"}"#.into())).await;
+            if code != 200 {
+                continue;
+            }
+            let request: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let payload = request["data"]["payload"].as_str().unwrap().to_string();
+            if hex::decode(&payload[2..]).unwrap() == b"crash" {
+                std::process::exit(3);
+            }
+            http("POST", &format!("{url}/report"), Some(serde_json::json!({"payload": payload}).to_string())).await;
+        }
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashing_backend_marks_its_input_exception_and_is_restarted() {
+    let dir = std::env::temp_dir().join(format!("devnode-crash-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let node = start_with(&dir, fake_backend()).await;
+    let ready = node.ready.clone();
+    let rpc = Rpc::new(&ready.rpc_url).unwrap();
+    let (rollups, app, alice) = (&ready.book.rollups, ready.book.application.app, l1::DEVNET_ACCOUNT_0);
+    for payload in [&b"hello"[..], b"crash", b"world"] {
+        l1::add_input(&rpc, rollups, alice, app, payload).await.unwrap();
+    }
+    wait_processed(&ready, 3).await;
+    // The crash ends its input as EXCEPTION (only reports kept: none); the restarted backend
+    // replays input 0 and goes on with input 2.
+    let statuses: Vec<(String, u64)> = shape(&ready).await.into_iter().map(|(s, _, _, reports)| (s, reports)).collect();
+    assert_eq!(statuses, [("ACCEPTED".into(), 1), ("EXCEPTION".into(), 0), ("ACCEPTED".into(), 1)]);
     node.stop.send(true).unwrap();
     node.task.await.unwrap().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
