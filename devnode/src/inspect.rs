@@ -84,6 +84,8 @@ pub async fn serve(
             accepted = listener.accept() => accepted?,
             () = &mut shutdown => return Ok(()),
         };
+        // Small request/response exchanges: do not let Nagle's algorithm hold replies back.
+        let _ = stream.set_nodelay(true);
         let (api, processed) = (api.clone(), processed.clone());
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {

@@ -148,6 +148,8 @@ impl RollupApi {
                 accepted = listener.accept() => accepted?,
                 () = &mut shutdown => return Ok(()),
             };
+            // Small request/response exchanges: do not let Nagle's algorithm hold replies back.
+            let _ = stream.set_nodelay(true);
             let api = self.clone();
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req| {
