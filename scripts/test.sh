@@ -28,7 +28,7 @@ bin=$(scripts/build-riscv64.sh)
 
 step "end-to-end with the riscv64 backend under qemu-riscv64-static"
 DAPP_BIN="$bin" DAPP_RUNNER=qemu-riscv64-static E2E_TRANSCRIPT_DIR="$riscv" \
-  cargo test -p dapp --test it --locked e2e
+  cargo test --workspace --test it --locked e2e
 
 step "native and riscv64 transcripts are byte-identical"
 count=0
