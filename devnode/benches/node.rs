@@ -27,9 +27,13 @@ use tokio::net::TcpListener;
 
 const ETHER_PORTAL: &str = "0xFfdbe43d4c855BF7e0f105c400A50857f53AB044";
 
+/// The backend built with this binary's profile: release under `cargo bench`, debug under
+/// `cargo test --all-targets` (which runs the quick variant as a smoke test).
 fn ledger_backend() -> BackendCommand {
-    let program = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/dapp");
-    assert!(program.exists(), "{} is missing: cargo build --release -p dapp", program.display());
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    let program = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target").join(profile).join("dapp");
+    let flag = if profile == "release" { "--release" } else { "" };
+    assert!(program.exists(), "{} is missing: cargo build {flag} -p dapp", program.display());
     BackendCommand { program, args: vec![], runner: None, env: vec![("LEDGER_MAX_BLOCK_TXS".into(), "64".into())] }
 }
 
