@@ -21,7 +21,6 @@ use hyper::header::{
     HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE,
 };
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
 use crate::store::{InputRange, InputRecord, InputStatus, OutputKind, Store, StoredOutput};
@@ -54,25 +53,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let schema = schema(store);
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => accepted?,
-            () = &mut shutdown => return Ok(()),
-        };
+    crate::http::serve(listener, shutdown, "GraphQL", move |req| {
         let schema = schema.clone();
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let schema = schema.clone();
-                async move { Ok::<_, hyper::Error>(handle(&schema, req).await) }
-            });
-            if let Err(e) =
-                hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await
-            {
-                tracing::debug!("GraphQL connection ended: {e}");
-            }
-        });
-    }
+        async move { handle(&schema, req).await }
+    })
+    .await
 }
 
 /// Every answer allows any origin: the console and browser tools call from other origins, as

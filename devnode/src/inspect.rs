@@ -11,7 +11,6 @@ use hyper::header::{
     HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE,
 };
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use rollup::wire::{HexBytes, Inspect, Output};
 use rollup::RollupRequest;
 use serde_json::json;
@@ -78,27 +77,11 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    tokio::pin!(shutdown);
-    loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => accepted?,
-            () = &mut shutdown => return Ok(()),
-        };
-        // Small request/response exchanges: do not let Nagle's algorithm hold replies back.
-        let _ = stream.set_nodelay(true);
+    crate::http::serve(listener, shutdown, "inspect", move |req| {
         let (api, processed) = (api.clone(), processed.clone());
-        tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |req| {
-                let (api, processed) = (api.clone(), processed.clone());
-                async move { Ok::<_, hyper::Error>(handle(&api, &processed, req).await) }
-            });
-            if let Err(e) =
-                hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await
-            {
-                tracing::debug!("inspect connection ended: {e}");
-            }
-        });
-    }
+        async move { handle(&api, &processed, req).await }
+    })
+    .await
 }
 
 async fn handle(api: &RollupApi, processed: &AtomicU64, req: Request<Incoming>) -> Response<Full<Bytes>> {
@@ -152,6 +135,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use hyper_util::rt::TokioIo;
     use rollup::wire::{Finish, FinishStatus, Payload};
     use std::time::Duration;
 

@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod graphql;
+pub mod http;
 pub mod inspect;
 pub mod l1;
 pub mod node;

@@ -14,7 +14,6 @@ use std::time::Duration;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use rollup::wire::{Finish, FinishStatus, Output, Payload, Voucher};
 use rollup::RollupRequest;
 use tokio::net::TcpListener;
@@ -142,27 +141,12 @@ impl RollupApi {
 
     /// Serves the API on `listener` until `shutdown` completes.
     pub async fn serve(&self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
-        tokio::pin!(shutdown);
-        loop {
-            let (stream, _) = tokio::select! {
-                accepted = listener.accept() => accepted?,
-                () = &mut shutdown => return Ok(()),
-            };
-            // Small request/response exchanges: do not let Nagle's algorithm hold replies back.
-            let _ = stream.set_nodelay(true);
-            let api = self.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
-                    let api = api.clone();
-                    async move { Ok::<_, hyper::Error>(api.handle(req).await) }
-                });
-                if let Err(e) =
-                    hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await
-                {
-                    tracing::debug!("rollup API connection ended: {e}");
-                }
-            });
-        }
+        let api = self.clone();
+        crate::http::serve(listener, shutdown, "rollup API", move |req| {
+            let api = api.clone();
+            async move { api.handle(req).await }
+        })
+        .await
     }
 
     async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
@@ -273,6 +257,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use hyper_util::rt::TokioIo;
     use ledger::Address;
     use rollup::wire::{Advance, AdvanceMetadata, HexBytes, Inspect};
 
