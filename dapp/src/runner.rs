@@ -80,6 +80,16 @@ impl RollupClient {
         loop {
             let authority = self.authority.clone();
             let sender = self.connect().await?;
+            // A kept-alive connection takes the next request only once it is ready again; one
+            // that closed meanwhile is replaced.
+            if sender.ready().await.is_err() {
+                self.sender = None;
+                if retried {
+                    return Err(RunError::Url(format!("the connection to {} keeps closing", self.authority)));
+                }
+                retried = true;
+                continue;
+            }
             let request = Request::builder()
                 .method(Method::POST)
                 .uri(&uri)

@@ -200,6 +200,9 @@ async fn null_backend_loop() {
         };
         tokio::spawn(conn);
         loop {
+            if sender.ready().await.is_err() {
+                break;
+            }
             let req = hyper::Request::builder()
                 .method("POST")
                 .uri("/finish")
