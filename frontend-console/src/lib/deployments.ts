@@ -1,0 +1,170 @@
+/**
+ * Where the console finds the application and the Rollups contracts, in the reference console's
+ * order: `--address`, else `--addressFile` (JSON with `.address`), else
+ * `<deployments>/<network>/<dapp>.json`; contracts from `--deploymentFile`, else, on localhost,
+ * every file of `<deployments>/localhost` (hardhat-deploy layout, as the dev node writes it), else
+ * the deployment exported by `@cartesi/rollups` for the network.
+ */
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type Address, getAddress, isAddress } from "viem";
+import { ConsoleError } from "./errors.ts";
+import { networkName } from "./networks.ts";
+
+export interface Contract {
+  address: Address;
+}
+
+export interface Deployment {
+  name: string;
+  chainId: string;
+  contracts: Record<string, Contract>;
+}
+
+export interface RollupsArgs {
+  dapp: string;
+  address?: string | undefined;
+  addressFile?: string | undefined;
+  deploymentFile?: string | undefined;
+  deployments: string;
+}
+
+/** `deployments/` at the top of this repository, where the dev node writes its files. */
+export const DEFAULT_DEPLOYMENTS_DIR = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+  "..",
+  "deployments",
+);
+
+const START_NODE = "start the dev node (scripts/run.sh), which writes the deployment files";
+
+function readJson(path: string, what: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new ConsoleError(`cannot read ${what} ${path}`, START_NODE);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new ConsoleError(`${what} ${path} is not valid JSON`);
+  }
+}
+
+export function parseAddress(value: unknown, what: string): Address {
+  if (typeof value !== "string" || !isAddress(value, { strict: false })) {
+    throw new ConsoleError(
+      `${what} is not an address: ${JSON.stringify(value)}`,
+      "an address is 0x followed by 40 hex digits",
+    );
+  }
+  return getAddress(value);
+}
+
+/** The `.address` of a deployment JSON file. */
+export function readAddressFile(path: string): Address {
+  const json = readJson(path, "address file");
+  const address = (json as { address?: unknown } | null)?.address;
+  return parseAddress(address, `the "address" field of ${path}`);
+}
+
+export function resolveDappAddress(chainId: number, args: RollupsArgs): Address {
+  if (args.address !== undefined) return parseAddress(args.address, "--address");
+  if (args.addressFile !== undefined) return readAddressFile(args.addressFile);
+  const network = networkName(chainId);
+  if (network === undefined) {
+    throw new ConsoleError(
+      `unable to resolve DApp address: chain ${chainId} is not a known network`,
+      "pass --address",
+    );
+  }
+  const file = join(args.deployments, network, `${args.dapp}.json`);
+  if (!existsSync(file)) {
+    throw new ConsoleError(
+      `unable to resolve DApp address: ${file} does not exist`,
+      `pass --address, or ${START_NODE}`,
+    );
+  }
+  return readAddressFile(file);
+}
+
+function contractsOf(json: unknown, origin: string): Record<string, Contract> {
+  const contracts = (json as { contracts?: unknown } | null)?.contracts;
+  if (typeof contracts !== "object" || contracts === null) {
+    throw new ConsoleError(`${origin} has no "contracts" object`);
+  }
+  const out: Record<string, Contract> = {};
+  for (const [name, value] of Object.entries(contracts)) {
+    const address = (value as { address?: unknown } | null)?.address;
+    out[name] = { address: parseAddress(address, `${name} in ${origin}`) };
+  }
+  return out;
+}
+
+/** Every `<Name>.json` of the folders but `dapp.json`, as the reference console reads them. */
+export function readContractsFromDirs(dirs: readonly string[]): Record<string, Contract> {
+  const contracts: Record<string, Contract> = {};
+  for (const dir of dirs) {
+    if (!existsSync(dir)) continue;
+    for (const file of readdirSync(dir).sort()) {
+      if (!file.endsWith(".json") || file === "dapp.json") continue;
+      contracts[basename(file, ".json")] = { address: readAddressFile(join(dir, file)) };
+    }
+  }
+  return contracts;
+}
+
+export function readDeployment(chainId: number, args: RollupsArgs): Deployment {
+  if (args.deploymentFile !== undefined) {
+    const json = readJson(args.deploymentFile, "deployment file");
+    const name = (json as { name?: unknown }).name;
+    return {
+      name: typeof name === "string" ? name : "unknown",
+      chainId: String(chainId),
+      contracts: contractsOf(json, args.deploymentFile),
+    };
+  }
+  const network = networkName(chainId);
+  if (network === undefined) {
+    throw new ConsoleError(`unsupported chain ${chainId}`, "pass --deploymentFile");
+  }
+  if (network === "localhost") {
+    const dirs = [
+      join(args.deployments, "localhost"),
+      join(args.deployments, "..", "common-contracts", "deployments", "localhost"),
+    ];
+    const contracts = readContractsFromDirs(dirs);
+    if (Object.keys(contracts).length === 0) {
+      throw new ConsoleError(`no deployment files in ${dirs[0] ?? ""}`, START_NODE);
+    }
+    return { name: network, chainId: String(chainId), contracts };
+  }
+  const require = createRequire(import.meta.url);
+  let json: unknown;
+  try {
+    json = require(`@cartesi/rollups/export/abi/${network}.json`);
+  } catch {
+    throw new ConsoleError(
+      `rollups not deployed to network ${network}`,
+      "pass --deploymentFile with the contracts' addresses",
+    );
+  }
+  return { name: network, chainId: String(chainId), contracts: contractsOf(json, network) };
+}
+
+/** A contract of the deployment by name, or an error naming what is missing. */
+export function contractAddress(deployment: Deployment, name: string): Address {
+  const contract = deployment.contracts[name];
+  if (contract === undefined) {
+    throw new ConsoleError(
+      `the ${deployment.name} deployment has no ${name} contract`,
+      "pass --deploymentFile with it, or restart the dev node to redeploy",
+    );
+  }
+  return contract.address;
+}

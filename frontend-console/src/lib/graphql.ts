@@ -1,0 +1,210 @@
+/**
+ * The reader's GraphQL API, with plain `fetch`: the console sends a handful of fixed queries (the
+ * reference console's selections, plus paging so that long lists are complete), which needs no
+ * client library or code generation.
+ */
+import { ConsoleError, isUnreachable } from "./errors.ts";
+import { hexToText } from "./bytes.ts";
+
+export type OutputKind = "notice" | "voucher" | "report";
+
+export interface OutputNode {
+  index: number;
+  input: { index: number };
+  payload: string;
+  destination?: string;
+  proof?: Proof | null;
+}
+
+export interface Proof {
+  validity: {
+    inputIndexWithinEpoch: number;
+    outputIndexWithinInput: number;
+    outputHashesRootHash: string;
+    vouchersEpochRootHash: string;
+    noticesEpochRootHash: string;
+    machineStateHash: string;
+    outputHashInOutputHashesSiblings: string[];
+    outputHashesInEpochSiblings: string[];
+  };
+  context: string;
+}
+
+/** What `notice|voucher|report list` print: indices, destination for vouchers, text payloads. */
+export interface ListedOutput {
+  index: number;
+  input: number;
+  destination?: string;
+  payload: string;
+}
+
+const PAGE = 1000;
+
+export async function graphql<T>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown>,
+): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json" },
+      body: JSON.stringify({ query, variables }),
+    });
+  } catch (e) {
+    if (isUnreachable(e)) {
+      throw new ConsoleError(
+        `cannot reach the GraphQL server at ${url}`,
+        "start the dev node (scripts/run.sh), or pass --url",
+      );
+    }
+    throw e;
+  }
+  const text = await response.text();
+  let body: { data?: T | null; errors?: { message?: string }[] };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    throw new ConsoleError(
+      `${url} answered HTTP ${response.status} without a GraphQL result`,
+      "check --url: the reader is served at /graphql",
+    );
+  }
+  const error = body.errors?.[0];
+  if (error !== undefined) {
+    throw new ConsoleError(`GraphQL: ${error.message ?? JSON.stringify(error)}`);
+  }
+  if (body.data === undefined || body.data === null) {
+    throw new ConsoleError(`${url} answered HTTP ${response.status} with no data`);
+  }
+  return body.data;
+}
+
+function fieldsOf(kind: OutputKind): string {
+  return kind === "voucher"
+    ? "index input { index } destination payload"
+    : "index input { index } payload";
+}
+
+interface Connection {
+  edges: { node: OutputNode }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+
+/** Every notice, voucher or report (of one input when `input` is given), following the pages. */
+export async function fetchOutputs(
+  url: string,
+  kind: OutputKind,
+  input?: number,
+): Promise<OutputNode[]> {
+  const plural = `${kind}s`;
+  const page = `${plural}(first: $first, after: $after) { edges { node { ${fieldsOf(kind)} } } pageInfo { hasNextPage endCursor } }`;
+  const query =
+    input === undefined
+      ? `query ${plural}($first: Int, $after: String) { ${page} }`
+      : `query ${plural}ByInput($inputIndex: Int!, $first: Int, $after: String) { input(index: $inputIndex) { ${page} } }`;
+  const nodes: OutputNode[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const variables: Record<string, unknown> = { first: PAGE, after };
+    if (input !== undefined) variables.inputIndex = input;
+    const data = await graphql<Record<string, unknown>>(url, query, variables);
+    const holder = input === undefined ? data : (data.input as Record<string, unknown>);
+    const connection = holder[plural] as Connection;
+    nodes.push(...connection.edges.map((e) => e.node));
+    if (!connection.pageInfo.hasNextPage || connection.pageInfo.endCursor === null) return nodes;
+    after = connection.pageInfo.endCursor;
+  }
+}
+
+/** The list commands' output: sorted by (input, index), payloads decoded as UTF-8 when they are. */
+export function listOutputs(nodes: readonly OutputNode[]): ListedOutput[] {
+  return [...nodes]
+    .sort((a, b) => a.input.index - b.input.index || a.index - b.index)
+    .map((n) => ({
+      index: n.index,
+      input: n.input.index,
+      ...(n.destination === undefined ? {} : { destination: n.destination }),
+      payload: hexToText(n.payload),
+    }));
+}
+
+const PROOF = `proof { validity { inputIndexWithinEpoch outputIndexWithinInput outputHashesRootHash
+  vouchersEpochRootHash noticesEpochRootHash machineStateHash outputHashInOutputHashesSiblings
+  outputHashesInEpochSiblings } context }`;
+
+/** One notice or voucher with its proof (null until the node has proven its epoch). */
+export async function fetchOutput(
+  url: string,
+  kind: "notice" | "voucher",
+  index: number,
+  input: number,
+): Promise<OutputNode> {
+  const query = `query ${kind}($outputIndex: Int!, $inputIndex: Int!) {
+    ${kind}(${kind}Index: $outputIndex, inputIndex: $inputIndex) { ${fieldsOf(kind)} ${PROOF} } }`;
+  const data = await graphql<Record<string, OutputNode>>(url, query, {
+    outputIndex: index,
+    inputIndex: input,
+  });
+  const node = data[kind];
+  if (node === undefined) throw new ConsoleError(`${kind} ${index} of input ${input} not found`);
+  return node;
+}
+
+export interface InputResult {
+  index: number;
+  status: string;
+  reports: string[];
+}
+
+/** An input's completion status and its reports' payloads; undefined while the reader lacks it. */
+export async function fetchInputResult(
+  url: string,
+  input: number,
+): Promise<InputResult | undefined> {
+  const query = `query inputResult($before: Int!) { inputs(where: { indexGreaterThan: $before }, first: 1) {
+    edges { node { index status reports { edges { node { payload } } } } } } }`;
+  type Data = {
+    inputs: {
+      edges: {
+        node: {
+          index: number;
+          status: string;
+          reports: { edges: { node: { payload: string } }[] };
+        };
+      }[];
+    };
+  };
+  const data = await graphql<Data>(url, query, { before: input - 1 });
+  const node = data.inputs.edges[0]?.node;
+  if (node?.index !== input) return undefined;
+  return {
+    index: node.index,
+    status: node.status,
+    reports: node.reports.edges.map((e) => e.node.payload),
+  };
+}
+
+/**
+ * Waits until the node has processed the input (its status leaves UNPROCESSED), polling the
+ * reader; a ConsoleError after `timeoutMs`.
+ */
+export async function waitForInput(
+  url: string,
+  input: number,
+  timeoutMs: number,
+): Promise<InputResult> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await fetchInputResult(url, input);
+    if (result !== undefined && result.status !== "UNPROCESSED") return result;
+    if (Date.now() > deadline) {
+      throw new ConsoleError(
+        `input ${input} was not processed within ${Math.round(timeoutMs / 1000)} s`,
+        "check the dev node's log; --timeout waits longer, --no-wait does not wait",
+      );
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}

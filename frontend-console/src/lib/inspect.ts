@@ -1,0 +1,85 @@
+/** The inspect API: `GET <url>/<payload>`, answered with a status and reports. */
+import { ConsoleError, isUnreachable } from "./errors.ts";
+import { hexToText } from "./bytes.ts";
+
+export interface InspectResult {
+  httpStatus: number;
+  /** The raw body when the answer was not 200 with JSON. */
+  body?: string;
+  status?: string;
+  processedInputCount?: number;
+  reports: string[];
+  exceptionPayload: string | null;
+}
+
+/** `<url>/<payload>`: one slash between them, the payload's own query string kept. */
+export function inspectUrl(url: string, payload: string): string {
+  // A `#` would start a fragment and never reach the server.
+  return `${url.replace(/\/+$/, "")}/${payload.replace(/^\/+/, "").replaceAll("#", "%23")}`;
+}
+
+export async function inspect(url: string, payload: string): Promise<InspectResult> {
+  const target = inspectUrl(url, payload);
+  let response: Response;
+  try {
+    response = await fetch(target);
+  } catch (e) {
+    if (isUnreachable(e)) {
+      throw new ConsoleError(
+        `cannot reach the inspect server at ${url}`,
+        "start the dev node (scripts/run.sh), or pass --url",
+      );
+    }
+    throw e;
+  }
+  const text = await response.text();
+  if (response.status !== 200) {
+    return { httpStatus: response.status, body: text, reports: [], exceptionPayload: null };
+  }
+  let body: {
+    status?: unknown;
+    processed_input_count?: unknown;
+    reports?: unknown;
+    exception_payload?: unknown;
+  };
+  try {
+    body = JSON.parse(text) as typeof body;
+  } catch {
+    throw new ConsoleError(
+      `${target} answered 200 without JSON`,
+      "check --url: inspect is served at /inspect",
+    );
+  }
+  const reports = Array.isArray(body.reports)
+    ? body.reports.map((r) => {
+        const payload = (r as { payload?: unknown } | null)?.payload;
+        return typeof payload === "string" ? payload : "0x";
+      })
+    : [];
+  return {
+    httpStatus: 200,
+    ...(typeof body.status === "string" ? { status: body.status } : {}),
+    ...(typeof body.processed_input_count === "number"
+      ? { processedInputCount: body.processed_input_count }
+      : {}),
+    reports,
+    exceptionPayload: typeof body.exception_payload === "string" ? body.exception_payload : null,
+  };
+}
+
+/** The reference console's text: HTTP status, inspect status, input count, reports, exception. */
+export function formatInspect(result: InspectResult): string[] {
+  const lines = [`HTTP status: ${result.httpStatus}`];
+  if (result.httpStatus !== 200) {
+    lines.push(JSON.stringify(result.body ?? ""));
+    return lines;
+  }
+  lines.push(`Inspect status: ${JSON.stringify(result.status)}`);
+  lines.push(`Input count: ${JSON.stringify(result.processedInputCount)}`);
+  lines.push("Reports:");
+  result.reports.forEach((payload, i) => lines.push(`${i}: ${hexToText(payload)}`));
+  if (result.exceptionPayload !== null) {
+    lines.push(`Exception payload: ${hexToText(result.exceptionPayload)}`);
+  }
+  return lines;
+}
