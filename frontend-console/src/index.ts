@@ -12,6 +12,12 @@ import { noticeCommand, reportCommand, voucherCommand } from "./commands/outputs
 import { ConsoleError, toConsoleError } from "./lib/errors.ts";
 import { errorLine } from "./lib/output.ts";
 
+class UsageError extends ConsoleError {
+  constructor(message: string) {
+    super(message, "see --help");
+  }
+}
+
 const argv = hideBin(process.argv);
 const json = argv.includes("--json");
 
@@ -37,14 +43,18 @@ try {
     .command(ledgerCommand)
     .demandCommand(1, "give a command: see --help")
     .strict()
-    .fail(false)
+    .fail((message: string | undefined, error: Error | undefined) => {
+      // Validation failures come with a message and no error; the commands' own errors pass.
+      if (error !== undefined) throw error;
+      throw new UsageError(message ?? "invalid arguments");
+    })
     .wrap(Math.min(110, process.stdout.columns || 110))
     .version()
     .help()
     .parseAsync();
 } catch (e) {
-  const usage = e instanceof Error && e.name === "YError";
-  const error = usage ? new ConsoleError(e.message, "see --help") : toConsoleError(e);
+  const usage = e instanceof UsageError;
+  const error = toConsoleError(e);
   process.stderr.write(`${errorLine(error, json)}\n`);
   process.exitCode = usage ? 2 : 1;
 }

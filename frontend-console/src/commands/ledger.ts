@@ -62,6 +62,7 @@ export async function awaitResult(
   sent: Sent,
   timeoutSeconds: number,
   out: Out,
+  acceptedLines?: readonly string[],
 ): Promise<void> {
   out.progress(`waiting for the node to process input ${sent.input}...`);
   const result = await waitForInput(url, sent.input, timeoutSeconds * 1000);
@@ -75,7 +76,9 @@ export async function awaitResult(
   if (result.status === "ACCEPTED") {
     const accepted = reports.find((r) => r !== undefined && "accepted" in r);
     const lines = [`input ${sent.input} accepted`];
-    if (accepted !== undefined && "accepted" in accepted) lines.push(...describeAccepted(accepted));
+    if (acceptedLines !== undefined) lines.push(...acceptedLines);
+    else if (accepted !== undefined && "accepted" in accepted)
+      lines.push(...describeAccepted(accepted));
     out.result(lines, value);
     return;
   }
@@ -222,7 +225,7 @@ const relay = leaf(
       transaction: receipt.transactionHash,
     };
     out.progress(`input ${sent.input} added`);
-    await awaitResult(args.url, sent, args.timeout, out);
+    await awaitResult(args.url, sent, args.timeout, out, [`the dApp knows its address ${r.dapp}`]);
   },
 );
 
