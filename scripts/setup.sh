@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on Debian 12: Debian's Rust with its std sources (to
-# cross-build std for riscv64) and the riscv64 C toolchain; and, for testing, qemu-user to run
-# the riscv64 backend and Python's venv. Idempotent: does nothing when all is present.
+# cross-build std for riscv64) and the riscv64 C toolchain; for testing, qemu-user to run the
+# riscv64 backend and Python's venv; the dev node's npm packages; and the console's packages with
+# yarn 1 (installed into ~/.local/bin when missing). Idempotent: does nothing when all is present.
 #
 #   scripts/setup.sh          everything the test command needs (expects rustup's Rust too)
 #   scripts/setup.sh --cross  only the riscv64 cross toolchain (the Dockerfile's build stage)
@@ -41,5 +42,24 @@ if [ "${1:-}" != "--cross" ]; then
   if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ]; then
     echo "setup: npm ci --prefix devnode/npm" >&2
     npm ci --prefix devnode/npm --no-audit --no-fund >&2
+  fi
+
+  # The console's packages (viem, yargs, tsx, the Rollups ABIs, and anvil for a bare devnet),
+  # pinned by yarn.lock; reinstalled only when the lockfile or the manifest changed.
+  case "$(yarn --version 2>/dev/null || true)" in
+    1.*) ;;
+    *)
+      export PATH="$HOME/.local/bin:$PATH"
+      if [[ "$(yarn --version 2>/dev/null || true)" != 1.* ]]; then
+        echo "setup: npm install --global --prefix ~/.local yarn@1.22.22" >&2
+        npm install --global --prefix "$HOME/.local" yarn@1.22.22 --no-audit --no-fund >&2
+        echo "setup: yarn is in ~/.local/bin; add it to PATH to type \`yarn start\` (or use \`npm start --\`)" >&2
+      fi
+      ;;
+  esac
+  stamp=frontend-console/node_modules/.yarn-integrity
+  if [ ! -f "$stamp" ] || [ frontend-console/yarn.lock -nt "$stamp" ] || [ frontend-console/package.json -nt "$stamp" ]; then
+    echo "setup: yarn install --frozen-lockfile (frontend-console)" >&2
+    (cd frontend-console && yarn install --frozen-lockfile --non-interactive --no-progress >&2)
   fi
 fi

@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# Runs every test: formatting and lints, the packaging checks, the workspace tests (unit, golden, model, byte-exact,
-# end-to-end with the native backend, a quick benchmark smoke run), then the same end-to-end
-# test with the static riscv64 backend under qemu-user, whose transcripts must be
-# byte-identical to the native ones.
+# Runs every test: formatting and lints (Rust and the console's type check, eslint and prettier),
+# the packaging checks, the workspace tests (unit, golden, model, byte-exact, end-to-end with the
+# native backend, a quick benchmark smoke run), the console's unit tests and its end-to-end test
+# against a running dev node, then the backend's end-to-end test with the static riscv64 backend
+# under qemu-user, whose transcripts must be byte-identical to the native ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup.sh
+export PATH="$HOME/.local/bin:$PATH" # where setup puts yarn 1 when it was missing
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+(cd frontend-console && yarn -s typecheck && yarn -s lint)
+
+step "console unit tests"
+(cd frontend-console && yarn -s test)
 
 step "packaging for the real Cartesi stack (compose, hadolint, bake)"
 scripts/check-packaging.sh
@@ -22,6 +28,10 @@ native=$(mktemp -d)
 riscv=$(mktemp -d)
 trap 'rm -rf "$native" "$riscv"' EXIT
 E2E_TRANSCRIPT_DIR="$native" cargo test --workspace --all-targets --locked
+
+step "console end-to-end against the dev node"
+cargo build --workspace --bins --locked
+(cd frontend-console && DEVNODE_BIN="$PWD/../target/debug/devnode" yarn -s test:e2e)
 
 step "riscv64 backend"
 bin=$(scripts/build-riscv64.sh)
