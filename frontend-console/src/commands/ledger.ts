@@ -280,6 +280,7 @@ const balance = leaf(
         describe: "Deployment files, for token names",
         type: "string",
         default: process.env.DEPLOYMENTS_DIR ?? DEFAULT_DEPLOYMENTS_DIR,
+        defaultDescription: "$DEPLOYMENTS_DIR or this repository's deployments/",
       }),
   async (args, out) => {
     const address: Address =

@@ -42,6 +42,7 @@ export function withRollups<T>(y: Argv<T>) {
       describe: "Folder of per-network deployment files, as the dev node writes them",
       type: "string",
       default: process.env.DEPLOYMENTS_DIR ?? DEFAULT_DEPLOYMENTS_DIR,
+      defaultDescription: "$DEPLOYMENTS_DIR or this repository's deployments/",
     });
 }
 

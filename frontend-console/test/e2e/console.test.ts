@@ -254,25 +254,51 @@ describe("the console against a running dev node", { timeout: 600_000 }, () => {
     assert.match(mine, new RegExp(`^${ME}\\n {2}ETH +750000000000000000 \\(0\\.75 ETH\\)$`));
   });
 
+  it("sends the ILedger ABI form with --abi", async () => {
+    const out = await ok([
+      "ledger",
+      "transfer",
+      "--abi",
+      "--to",
+      BOB,
+      "--asset",
+      "COIN",
+      "--amount",
+      "1coin",
+      "--url",
+      graphqlUrl,
+      "--json",
+    ]);
+    const sent = JSON.parse(out) as { input: number; status: string };
+    assert.equal(sent.status, "ACCEPTED");
+    const pool = JSON.parse(await ok(["ledger", "pool", "--url", inspectUrl, "--json"])) as {
+      txs: { kind: string; asset: string; amount: string; to: string; input: number }[];
+    };
+    assert.deepEqual(
+      pool.txs.map((t) => [t.kind, t.asset, t.amount, t.to, t.input]),
+      [["transfer", "COIN", "1000000000000000000", BOB.toLowerCase(), sent.input]],
+    );
+  });
+
   it("inspects with the reference console's output", async () => {
     const out = await ok(["inspect", "--url", inspectUrl, "--payload", "info"]);
     const lines = out.trim().split("\n");
     assert.equal(lines[0], "HTTP status: 200");
     assert.equal(lines[1], 'Inspect status: "Accepted"');
-    assert.equal(lines[2], "Input count: 5");
+    assert.equal(lines[2], "Input count: 6");
     assert.equal(lines[3], "Reports:");
     assert.match(lines[4] ?? "", /^0: \{.*"name":"ledger".*\}$/);
     const info = await ok(["ledger", "info", "--url", inspectUrl, "--json"]);
-    assert.equal((JSON.parse(info) as { processed_inputs: number }).processed_inputs, 5);
+    assert.equal((JSON.parse(info) as { processed_inputs: number }).processed_inputs, 6);
   });
 
   it("shows the dApp's error for a bad payload, and the rejection changes nothing", async () => {
     const before = await ok(["ledger", "balance", "--url", inspectUrl, "--json"]);
     const bad = await fails(["input", "send", "--payload", "hello", "--wait", "--url", graphqlUrl]);
     assert.equal(bad.stdout, "");
-    assert.match(bad.error, /^error: input 5 was rejected: MALFORMED_PAYLOAD: .+ \(hint: .+\)$/);
+    assert.match(bad.error, /^error: input 6 was rejected: MALFORMED_PAYLOAD: .+ \(hint: .+\)$/);
     const reports = JSON.parse(
-      await ok(["report", "list", "--url", graphqlUrl, "--input", "5"]),
+      await ok(["report", "list", "--url", graphqlUrl, "--input", "6"]),
     ) as { payload: string }[];
     assert.match(reports[0]?.payload ?? "", /"code":"MALFORMED_PAYLOAD"/);
     const poor = await fails([
@@ -287,7 +313,7 @@ describe("the console against a running dev node", { timeout: 600_000 }, () => {
       "--url",
       graphqlUrl,
     ]);
-    assert.match(poor.error, /^error: input 6 was rejected: INSUFFICIENT_FUNDS: /);
+    assert.match(poor.error, /^error: input 7 was rejected: INSUFFICIENT_FUNDS: /);
     assert.equal(await ok(["ledger", "balance", "--url", inspectUrl, "--json"]), before);
   });
 
