@@ -1,6 +1,15 @@
 import type { Address, Hex } from "viem";
-import { type OutputKind, fetchOutput, fetchOutputs, listOutputs } from "../lib/graphql.ts";
-import { connect, rollups } from "../lib/l1.ts";
+import {
+  type OutputKind,
+  type OutputNode,
+  type Proof,
+  fetchOutput,
+  fetchOutputs,
+  listOutputs,
+} from "../lib/graphql.ts";
+import type { RollupsArgs } from "../lib/deployments.ts";
+import { type ConnectArgs, type L1, type Rollups, connect, rollups } from "../lib/l1.ts";
+import type { Out } from "../lib/output.ts";
 import { executeVoucher, validateNotice } from "../lib/proofs.ts";
 import { GRAPHQL_URL, group, leaf, withConnect, withReader, withRollups } from "./options.ts";
 
@@ -30,59 +39,59 @@ function indexed<T>(y: import("yargs").Argv<T>, what: string) {
     .option("input", { describe: "Input index", type: "number", demandOption: true });
 }
 
+type IndexedArgs = ConnectArgs & RollupsArgs & { url: string; index: number; input: number };
+
+/**
+ * Fetches the output with its proof, and acts on it once the node has proven its epoch; until
+ * then prints the reference console's "no associated proof yet".
+ */
+async function withProof(
+  kind: "notice" | "voucher",
+  args: IndexedArgs,
+  out: Out,
+  act: (node: OutputNode, proof: Proof, l1: L1, r: Rollups) => Promise<void>,
+): Promise<void> {
+  const { index, input } = args;
+  out.progress(`retrieving ${kind} "${index}" from input "${input}" along with proof`);
+  const node = await fetchOutput(args.url, kind, index, input);
+  if (!node.proof) {
+    const message = `${kind} "${index}" from input "${input}" has no associated proof yet`;
+    out.result(message, { index, input, proof: null });
+    return;
+  }
+  const l1 = await connect(args, out.progress);
+  const r = rollups(l1, args);
+  out.progress(`using account "${l1.account.address}"`);
+  await act(node, node.proof, l1, r);
+}
+
 const validate = leaf(
   "validate",
   "Validate notice given its id",
   (y) => indexed(y, "Notice"),
-  async (args, out) => {
-    const { index, input } = args;
-    out.progress(`retrieving notice "${index}" from input "${input}" along with proof`);
-    const notice = await fetchOutput(args.url, "notice", index, input);
-    if (!notice.proof) {
-      out.result(`notice "${index}" from input "${input}" has no associated proof yet`, {
-        index,
-        input,
-        proof: null,
-      });
-      return;
-    }
-    const l1 = await connect(args, out.progress);
-    const r = rollups(l1, args);
-    out.progress(`validating notice "${index}" from input "${input}"`);
-    await validateNotice(l1, r, notice.payload as Hex, notice.proof);
-    out.result("notice is valid!", { index, input, valid: true });
-  },
+  (args, out) =>
+    withProof("notice", args, out, async (notice, proof, l1, r) => {
+      out.progress(`validating notice "${args.index}" from input "${args.input}"`);
+      await validateNotice(l1, r, notice.payload as Hex, proof);
+      out.result("notice is valid!", { index: args.index, input: args.input, valid: true });
+    }),
 );
 
 const execute = leaf(
   "execute",
   "Execute voucher given its input index and its index",
   (y) => indexed(y, "Voucher"),
-  async (args, out) => {
-    const { index, input } = args;
-    out.progress(`retrieving voucher "${index}" from input "${input}" along with proof`);
-    const voucher = await fetchOutput(args.url, "voucher", index, input);
-    if (!voucher.proof) {
-      out.result(`voucher "${index}" from input "${input}" has no associated proof yet`, {
-        index,
-        input,
-        proof: null,
+  (args, out) =>
+    withProof("voucher", args, out, async (voucher, proof, l1, r) => {
+      out.progress(`executing voucher "${args.index}" from input "${args.input}"`);
+      const destination = voucher.destination as Address;
+      const tx = await executeVoucher(l1, r, destination, voucher.payload as Hex, proof);
+      out.result(`voucher executed! (tx="${tx}")`, {
+        index: args.index,
+        input: args.input,
+        transaction: tx,
       });
-      return;
-    }
-    const l1 = await connect(args, out.progress);
-    const r = rollups(l1, args);
-    out.progress(`using account "${l1.account.address}"`);
-    out.progress(`executing voucher "${index}" from input "${input}"`);
-    const tx = await executeVoucher(
-      l1,
-      r,
-      voucher.destination as Address,
-      voucher.payload as Hex,
-      voucher.proof,
-    );
-    out.result(`voucher executed! (tx="${tx}")`, { index, input, transaction: tx });
-  },
+    }),
 );
 
 export const noticeCommand = group("notice", "List and validate notices", [

@@ -46,3 +46,30 @@ export function firstLine(text: string): string {
   const line = text.split("\n").find((l) => l.trim() !== "");
   return (line ?? text).trim();
 }
+
+/** The error for a server that does not answer, naming the option that points at it. */
+export function unreachable(what: string, url: string, flag: string): ConsoleError {
+  return new ConsoleError(
+    `cannot reach the ${what} at ${url}`,
+    `start the dev node (scripts/run.sh), or pass ${flag}`,
+  );
+}
+
+/**
+ * `fetch`, with a server that does not answer turned into `unreachable` (naming `server`, the URL
+ * the user gave); the body as text.
+ */
+export async function fetchText(
+  url: string,
+  what: string,
+  server: string,
+  init?: RequestInit,
+): Promise<{ status: number; text: string }> {
+  try {
+    const response = await fetch(url, init);
+    return { status: response.status, text: await response.text() };
+  } catch (e) {
+    if (isUnreachable(e)) throw unreachable(what, server, "--url");
+    throw e;
+  }
+}

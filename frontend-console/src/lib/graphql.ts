@@ -3,7 +3,7 @@
  * reference console's selections, plus paging so that long lists are complete), which needs no
  * client library or code generation.
  */
-import { ConsoleError, isUnreachable } from "./errors.ts";
+import { ConsoleError, fetchText } from "./errors.ts";
 import { hexToText } from "./bytes.ts";
 
 export type OutputKind = "notice" | "voucher" | "report";
@@ -45,23 +45,12 @@ export async function graphql<T>(
   query: string,
   variables: Record<string, unknown>,
 ): Promise<T> {
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method: "POST",
-      headers: { "content-type": "application/json", accept: "application/json" },
-      body: JSON.stringify({ query, variables }),
-    });
-  } catch (e) {
-    if (isUnreachable(e)) {
-      throw new ConsoleError(
-        `cannot reach the GraphQL server at ${url}`,
-        "start the dev node (scripts/run.sh), or pass --url",
-      );
-    }
-    throw e;
-  }
-  const text = await response.text();
+  const response = await fetchText(url, "GraphQL server", url, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/json" },
+    body: JSON.stringify({ query, variables }),
+  });
+  const text = response.text;
   let body: { data?: T | null; errors?: { message?: string }[] };
   try {
     body = JSON.parse(text) as typeof body;

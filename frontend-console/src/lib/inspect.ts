@@ -1,5 +1,5 @@
 /** The inspect API: `GET <url>/<payload>`, answered with a status and reports. */
-import { ConsoleError, isUnreachable } from "./errors.ts";
+import { ConsoleError, fetchText } from "./errors.ts";
 import { hexToText } from "./bytes.ts";
 
 export interface InspectResult {
@@ -20,19 +20,8 @@ export function inspectUrl(url: string, payload: string): string {
 
 export async function inspect(url: string, payload: string): Promise<InspectResult> {
   const target = inspectUrl(url, payload);
-  let response: Response;
-  try {
-    response = await fetch(target);
-  } catch (e) {
-    if (isUnreachable(e)) {
-      throw new ConsoleError(
-        `cannot reach the inspect server at ${url}`,
-        "start the dev node (scripts/run.sh), or pass --url",
-      );
-    }
-    throw e;
-  }
-  const text = await response.text();
+  const response = await fetchText(target, "inspect server", url);
+  const text = response.text;
   if (response.status !== 200) {
     return { httpStatus: response.status, body: text, reports: [], exceptionPayload: null };
   }

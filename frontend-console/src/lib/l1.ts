@@ -26,7 +26,7 @@ import {
   readDeployment,
   resolveDappAddress,
 } from "./deployments.ts";
-import { ConsoleError, firstLine, isUnreachable } from "./errors.ts";
+import { ConsoleError, firstLine, isUnreachable, unreachable } from "./errors.ts";
 import { networkName } from "./networks.ts";
 
 export const DEVNET_MNEMONIC = "test test test test test test test test test test test junk";
@@ -52,13 +52,6 @@ export function accountFrom(mnemonic: string, accountIndex: number) {
       "pass --mnemonic with a BIP-39 phrase (default: the devnet's)",
     );
   }
-}
-
-export function unreachable(what: string, url: string, flag: string): ConsoleError {
-  return new ConsoleError(
-    `cannot reach the ${what} at ${url}`,
-    `start the dev node (scripts/run.sh), or pass ${flag}`,
-  );
 }
 
 export async function connect(args: ConnectArgs, log: Log) {

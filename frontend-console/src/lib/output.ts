@@ -15,7 +15,16 @@ export function toJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
 }
 
-export function makeOut(json: boolean, stdout = process.stdout, stderr = process.stderr): Out {
+/** Something text can be written to: the process's streams, or a collector in tests. */
+export interface Sink {
+  write: (text: string) => unknown;
+}
+
+export function makeOut(
+  json: boolean,
+  stdout: Sink = process.stdout,
+  stderr: Sink = process.stderr,
+): Out {
   return {
     json,
     progress: (line) => stderr.write(`${line}\n`),
