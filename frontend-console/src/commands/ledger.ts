@@ -242,17 +242,21 @@ async function query(url: string, path: string): Promise<Record<string, unknown>
     throw new ConsoleError(`inspect ${path} raised an exception`, "see the dev node's log");
   }
   const report = result.reports[0];
-  const json =
-    report === undefined ? undefined : (hexToJson(report) as Record<string, unknown> | undefined);
-  if (typeof json !== "object") throw new ConsoleError(`inspect ${path} gave no JSON report`);
-  const error = json.error as { code?: string; message?: string } | undefined;
-  if (error !== undefined) {
+  const json = report === undefined ? undefined : hexToJson(report);
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new ConsoleError(
-      `${error.code ?? "ERROR"}: ${error.message ?? ""}`,
-      HINTS[error.code ?? ""],
+      `inspect ${path} gave no JSON report`,
+      "check --url: is this the ledger dApp?",
     );
   }
-  return json;
+  const record = json as Record<string, unknown>;
+  const error = record.error as { code?: unknown; message?: unknown } | null | undefined;
+  if (typeof error === "object" && error !== null) {
+    const code = typeof error.code === "string" ? error.code : "ERROR";
+    const message = typeof error.message === "string" ? error.message : "";
+    throw new ConsoleError(`${code}: ${message}`, HINTS[code]);
+  }
+  return record;
 }
 
 function reading<T>(y: import("yargs").Argv<T>) {

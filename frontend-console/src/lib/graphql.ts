@@ -53,7 +53,8 @@ export async function graphql<T>(
   const text = response.text;
   let body: { data?: T | null; errors?: { message?: string }[] };
   try {
-    body = JSON.parse(text) as typeof body;
+    // `?? {}`: a body of `null` is JSON too.
+    body = (JSON.parse(text) ?? {}) as typeof body;
   } catch {
     throw new ConsoleError(
       `${url} answered HTTP ${response.status} without a GraphQL result`,

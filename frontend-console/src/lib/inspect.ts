@@ -32,7 +32,8 @@ export async function inspect(url: string, payload: string): Promise<InspectResu
     exception_payload?: unknown;
   };
   try {
-    body = JSON.parse(text) as typeof body;
+    // `?? {}`: a body of `null` is JSON too.
+    body = (JSON.parse(text) ?? {}) as typeof body;
   } catch {
     throw new ConsoleError(
       `${target} answered 200 without JSON`,

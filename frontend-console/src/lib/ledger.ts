@@ -94,11 +94,16 @@ export function parseAmount(text: string | undefined, asset: Asset): bigint {
         `a unit suffix is for ETH and COIN only; give ${assetText(asset)} in base units`,
       );
     }
-    try {
-      return parseEther(m[1] ?? "");
-    } catch {
-      throw new ConsoleError(`invalid amount ${JSON.stringify(text)}`);
+    const whole = m[1] ?? "";
+    if ((whole.split(".")[1] ?? "").length > 18) {
+      throw new ConsoleError(
+        `${JSON.stringify(text)} has more than 18 decimals`,
+        "give base units instead",
+      );
     }
+    const value = parseEther(whole);
+    if (value > MAX_UINT256) throw new ConsoleError(`--amount does not fit in 256 bits: ${text}`);
+    return value;
   }
   return parseUint(text, "--amount");
 }
@@ -245,15 +250,16 @@ export function decodeLedgerReport(payload: string): LedgerReport | undefined {
   const json = hexToJson(payload);
   if (typeof json !== "object" || json === null) return undefined;
   const record = json as Record<string, unknown>;
-  const error = record.error as { code?: unknown; message?: unknown } | undefined;
-  if (typeof error === "object" && typeof error.code === "string") {
+  const error = record.error as { code?: unknown; message?: unknown } | null | undefined;
+  if (typeof error === "object" && error !== null && typeof error.code === "string") {
     return {
       error: { code: error.code, message: typeof error.message === "string" ? error.message : "" },
     };
   }
-  const accepted = record.accepted as Record<string, unknown> | undefined;
+  const accepted = record.accepted as Record<string, unknown> | null | undefined;
   if (
     typeof accepted === "object" &&
+    accepted !== null &&
     Array.isArray(accepted.txs) &&
     Array.isArray(accepted.sealed_blocks)
   ) {
