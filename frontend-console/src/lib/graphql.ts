@@ -100,7 +100,8 @@ export async function fetchOutputs(
     const variables: Record<string, unknown> = { first: PAGE, after };
     if (input !== undefined) variables.inputIndex = input;
     const data = await graphql<Record<string, unknown>>(url, query, variables);
-    const holder = input === undefined ? data : (data.input as Record<string, unknown>);
+    const holder = input === undefined ? data : (data.input as Record<string, unknown> | null);
+    if (holder === null) throw new ConsoleError(`input ${input} not found`);
     const connection = holder[plural] as Connection;
     nodes.push(...connection.edges.map((e) => e.node));
     if (!connection.pageInfo.hasNextPage || connection.pageInfo.endCursor === null) return nodes;
@@ -137,8 +138,9 @@ export async function fetchOutput(
     outputIndex: index,
     inputIndex: input,
   });
-  const node = data[kind];
-  if (node === undefined) throw new ConsoleError(`${kind} ${index} of input ${input} not found`);
+  const node = data[kind] as OutputNode | null | undefined;
+  if (node === undefined || node === null)
+    throw new ConsoleError(`${kind} ${index} of input ${input} not found`);
   return node;
 }
 
