@@ -193,7 +193,7 @@ export async function waitForInput(
     if (result !== undefined && result.status !== "UNPROCESSED") return result;
     if (Date.now() > deadline) {
       throw new ConsoleError(
-        `input ${input} was not processed within ${Math.round(timeoutMs / 1000)} s`,
+        `input ${input} was not processed within ${timeoutMs / 1000} s`,
         "check the dev node's log; --timeout waits longer, --no-wait does not wait",
       );
     }

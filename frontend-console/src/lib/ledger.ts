@@ -276,14 +276,15 @@ export function describeAccepted(report: Extract<LedgerReport, { accepted: unkno
       ? `transaction ${tx.hash} sealed in block ${tx.block}`
       : `transaction ${tx.hash} ${tx.status}`,
   );
-  if (a.tx_count > a.txs.length) lines.push(`… and ${a.tx_count - a.txs.length} more transactions`);
+  const more = (n: number, what: string) => `… and ${n} more ${what}${n === 1 ? "" : "s"}`;
+  if (a.tx_count > a.txs.length) lines.push(more(a.tx_count - a.txs.length, "transaction"));
   for (const b of a.sealed_blocks) {
     lines.push(
       `sealed block ${b.height} ${b.hash} with ${b.tx_count} transaction${b.tx_count === 1 ? "" : "s"}`,
     );
   }
   if (a.sealed_count > a.sealed_blocks.length)
-    lines.push(`… and ${a.sealed_count - a.sealed_blocks.length} more blocks`);
+    lines.push(more(a.sealed_count - a.sealed_blocks.length, "block"));
   if (lines.length === 0) lines.push("nothing to do");
   return lines;
 }
