@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/"] },
+  { ignores: ["node_modules/", "dist/"] },
   js.configs.recommended,
   tseslint.configs.strictTypeChecked,
   {
@@ -19,5 +19,10 @@ export default tseslint.config(
     files: ["test/**/*.ts"],
     rules: { "@typescript-eslint/no-floating-promises": "off" },
   },
-  { files: ["eslint.config.js"], extends: [tseslint.configs.disableTypeChecked] },
+  {
+    // Plain JavaScript run by Node itself: no type information, and Node's globals.
+    files: ["eslint.config.js", "start.mjs"],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: { process: "readonly" } },
+  },
 );

@@ -44,7 +44,7 @@ if [ "${1:-}" != "--cross" ]; then
     npm ci --prefix devnode/npm --no-audit --no-fund >&2
   fi
 
-  # The console's packages (viem, yargs, tsx, the Rollups ABIs, and anvil for a bare devnet),
+  # The console's packages (viem, yargs, esbuild, the Rollups ABIs, and anvil for a bare devnet),
   # pinned by yarn.lock; reinstalled only when the lockfile or the manifest changed.
   case "$(yarn --version 2>/dev/null || true)" in
     1.*) ;;

@@ -31,14 +31,15 @@ export interface RollupsArgs {
   deployments: string;
 }
 
+/** The console's package folder: the nearest one up with a package.json, from src/ or dist/. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json")) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
 /** `deployments/` at the top of this repository, where the dev node writes its files. */
-export const DEFAULT_DEPLOYMENTS_DIR = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  "..",
-  "..",
-  "..",
-  "deployments",
-);
+export const DEFAULT_DEPLOYMENTS_DIR = resolve(packageRoot(), "..", "deployments");
 
 const START_NODE = "start the dev node (scripts/run.sh), which writes the deployment files";
 

@@ -66,7 +66,7 @@ let inspectUrl = "";
 function run(args: readonly string[], how: "node" | "yarn" | "npm" = "node"): Promise<Run> {
   const [cmd, prefix]: [string, string[]] =
     how === "node"
-      ? [process.execPath, ["--import", "tsx", "src/index.ts"]]
+      ? [process.execPath, ["start.mjs"]]
       : how === "yarn"
         ? [process.env.YARN ?? "yarn", ["-s", "start"]]
         : ["npm", ["start", "--silent", "--"]];
