@@ -378,31 +378,14 @@ describe("the console against a running dev node", { timeout: 600_000 }, () => {
   });
 
   it("withdraws: relay the address, a voucher when the block is sealed, no proof yet", async () => {
-    const early = await fails([
-      "ledger",
-      "withdraw",
-      "--asset",
-      "erc20:SimpleERC20",
-      "--amount",
-      "10",
-      "--url",
-      graphqlUrl,
-    ]);
+    const withdraw = ["ledger", "withdraw", "--asset", "erc20:SimpleERC20", "--amount", "10"];
+    const early = await fails([...withdraw, "--url", graphqlUrl]);
     assert.match(early.error, /DAPP_ADDRESS_UNKNOWN: .+ \(hint: run `ledger relay-address` once/);
     assert.match(
       await ok(["ledger", "relay-address", "--url", graphqlUrl]),
       /the dApp knows its address 0xab7528bb862fB57E8A2BCd567a2e929a0Be56a5e/,
     );
-    await ok([
-      "ledger",
-      "withdraw",
-      "--asset",
-      "erc20:SimpleERC20",
-      "--amount",
-      "10",
-      "--url",
-      graphqlUrl,
-    ]);
+    await ok([...withdraw, "--url", graphqlUrl]);
     const mined = await ok(["ledger", "mine", "--url", graphqlUrl, "--json"]);
     const input = (JSON.parse(mined) as { input: number }).input;
     const vouchers = JSON.parse(

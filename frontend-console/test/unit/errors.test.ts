@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
+import { closedPortUrl } from "./helpers.ts";
 import {
   BaseError,
   decodeFunctionData,
@@ -194,19 +195,6 @@ describe("firstLine", () => {
   });
 });
 
-/** A URL of a port nothing listens on (a server's, closed). */
-async function closedPortUrl(): Promise<string> {
-  const s = createServer();
-  await new Promise<void>((ok) => s.listen(0, "127.0.0.1", ok));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((ok) =>
-    s.close(() => {
-      ok();
-    }),
-  );
-  return `http://127.0.0.1:${port}/`;
-}
-
 describe("isUnreachable", () => {
   const withCode = (code: string) => Object.assign(new Error("connect"), { code });
 
@@ -237,7 +225,7 @@ describe("isUnreachable", () => {
   });
 
   it("is true for what fetch throws on a closed port", async () => {
-    const error: unknown = await fetch(await closedPortUrl()).then(
+    const error: unknown = await fetch(`${await closedPortUrl()}/`).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -275,7 +263,7 @@ describe("fetchText", () => {
 
   it("names the server the user gave when it cannot be reached", async () => {
     const url = await closedPortUrl();
-    await assert.rejects(fetchText(`${url}deep/path`, "thing server", url), (e: unknown) => {
+    await assert.rejects(fetchText(`${url}/deep/path`, "thing server", url), (e: unknown) => {
       assert.ok(e instanceof ConsoleError);
       assert.equal(e.message, `cannot reach the thing server at ${url}`);
       assert.match(e.hint ?? "", /--url/);

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, it } from "node:test";
+import { closedPortUrl } from "./helpers.ts";
 import { stringToHex } from "viem";
 import { ConsoleError } from "../../src/lib/errors.ts";
 import {
@@ -61,19 +62,6 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
 /** The server answers these in turn, repeating the last one. */
 function answer(...list: Answer[]): void {
   answers = list;
-}
-
-/** A URL of a port nothing listens on (a server's, closed). */
-async function closedPortUrl(): Promise<string> {
-  const s = createServer();
-  await new Promise<void>((ok) => s.listen(0, "127.0.0.1", ok));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((ok) =>
-    s.close(() => {
-      ok();
-    }),
-  );
-  return `http://127.0.0.1:${port}`;
 }
 
 /** The i-th request the server received. */
