@@ -281,10 +281,9 @@ const balance = leaf(
         default: 0,
       })
       .option("deployments", {
-        describe: "Deployment files, for token names",
+        describe: "Folder of deployment files, for token names ($DEPLOYMENTS_DIR)",
         type: "string",
         default: process.env.DEPLOYMENTS_DIR ?? DEFAULT_DEPLOYMENTS_DIR,
-        defaultDescription: "$DEPLOYMENTS_DIR or this repository's deployments/",
       }),
   async (args, out) => {
     const address: Address =
@@ -302,7 +301,11 @@ const balance = leaf(
     while (offset !== null) {
       const page = await query(args.url, routes.balance(address, undefined, offset));
       balances.push(...(page.balances as Balance[]));
-      offset = typeof page.next_offset === "number" ? page.next_offset : null;
+      const next = typeof page.next_offset === "number" ? page.next_offset : null;
+      // A next offset that does not move forward would page forever.
+      if (next !== null && next <= offset)
+        throw new ConsoleError(`balance paging did not advance at offset ${offset}`);
+      offset = next;
     }
     out.result(formatBalances(address, balances), { address, balances });
   },

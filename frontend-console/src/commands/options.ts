@@ -39,10 +39,10 @@ export function withRollups<T>(y: Argv<T>) {
       type: "string",
     })
     .option("deployments", {
-      describe: "Folder of per-network deployment files, as the dev node writes them",
+      describe:
+        "Folder of per-network deployment files, as the dev node writes them ($DEPLOYMENTS_DIR)",
       type: "string",
       default: process.env.DEPLOYMENTS_DIR ?? DEFAULT_DEPLOYMENTS_DIR,
-      defaultDescription: "$DEPLOYMENTS_DIR or this repository's deployments/",
     });
 }
 

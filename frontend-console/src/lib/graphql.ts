@@ -104,8 +104,11 @@ export async function fetchOutputs(
     if (holder === null) throw new ConsoleError(`input ${input} not found`);
     const connection = holder[plural] as Connection;
     nodes.push(...connection.edges.map((e) => e.node));
-    if (!connection.pageInfo.hasNextPage || connection.pageInfo.endCursor === null) return nodes;
-    after = connection.pageInfo.endCursor;
+    const next = connection.pageInfo.endCursor;
+    if (!connection.pageInfo.hasNextPage || next === null) return nodes;
+    // A reader that hands back the same cursor would page forever.
+    if (next === after) throw new ConsoleError(`${url} repeated the page cursor ${next}`);
+    after = next;
   }
 }
 

@@ -74,7 +74,7 @@ export async function connect(args: ConnectArgs, log: Log) {
   const account = accountFrom(args.mnemonic, args.accountIndex);
   const publicClient = createPublicClient({ chain, transport });
   const walletClient = createWalletClient({ chain, transport, account });
-  return { chainId, account, publicClient, walletClient, log };
+  return { rpc: args.rpc, chainId, account, publicClient, walletClient, log };
 }
 
 export type L1 = Awaited<ReturnType<typeof connect>>;
@@ -117,6 +117,7 @@ export function revertReason(error: unknown): string {
 /** Simulates, sends and waits for one transaction; a revert or failure is a ConsoleError. */
 export async function send(l1: L1, call: Call): Promise<TransactionReceipt> {
   const { publicClient, walletClient, account } = l1;
+  let hash: Hex | undefined;
   try {
     const { request } = await publicClient.simulateContract({
       account,
@@ -126,7 +127,7 @@ export async function send(l1: L1, call: Call): Promise<TransactionReceipt> {
       args: call.args,
       ...(call.value === undefined ? {} : { value: call.value }),
     });
-    const hash = await walletClient.writeContract(request);
+    hash = await walletClient.writeContract(request);
     l1.log(`transaction: ${hash}`);
     l1.log("waiting for confirmation...");
     const receipt = await publicClient.waitForTransactionReceipt({ hash });
@@ -136,7 +137,14 @@ export async function send(l1: L1, call: Call): Promise<TransactionReceipt> {
     return receipt;
   } catch (e) {
     if (e instanceof ConsoleError) throw e;
-    if (isUnreachable(e)) throw unreachable("chain", "the RPC URL", "--rpc");
+    if (hash !== undefined) {
+      // Sent, but not seen confirmed: sending it again could do it twice.
+      throw new ConsoleError(
+        `transaction ${hash} (${call.functionName}) was sent, but its receipt could not be read: ${revertReason(e)}`,
+        "look the transaction up before sending it again",
+      );
+    }
+    if (isUnreachable(e)) throw unreachable("chain", l1.rpc, "--rpc");
     throw new ConsoleError(
       `${call.functionName} failed: ${revertReason(e)}`,
       "check the account's balance and the arguments; --accountIndex picks another account",

@@ -142,6 +142,12 @@ describe("fetchOutputs", () => {
     assert.deepEqual(request(1).variables, { first: 1000, after: "MA==" });
   });
 
+  it("fails instead of paging forever when the reader repeats its cursor", async () => {
+    answer({ json: page("notices", [node(0, 0, "0x61")], "MA==", true) });
+    await rejectsConsoleError(fetchOutputs(graphqlUrl, "notice"), /repeated the page cursor MA==/);
+    assert.equal(seen.length, 2);
+  });
+
   it("stops at a page without an end cursor", async () => {
     answer(
       { json: page("reports", [node(0, 0, "0x61")], null, true) },

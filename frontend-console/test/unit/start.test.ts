@@ -23,6 +23,19 @@ describe("start.mjs", () => {
     assert.ok(statSync(bundle).mtimeMs > past.getTime() + 1000, "the stale bundle was not rebuilt");
   });
 
+  it("finds this repository's deployments/ from the bundle", async () => {
+    const env = { ...process.env };
+    delete env.DEPLOYMENTS_DIR;
+    const { stdout } = await run(process.execPath, ["start.mjs", "ledger", "balance", "--help"], {
+      cwd: root,
+      env,
+    });
+    assert.ok(
+      stdout.replace(/\s+/g, " ").includes(`[default: "${join(root, "..", "deployments")}"]`),
+      stdout,
+    );
+  });
+
   it("keeps an up-to-date bundle", async () => {
     await run(process.execPath, ["start.mjs", "--version"], { cwd: root });
     const built = statSync(bundle).mtimeMs;
