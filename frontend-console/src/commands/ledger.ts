@@ -1,13 +1,16 @@
 import type { Address } from "viem";
+import { abis } from "../lib/abis.ts";
+import { hexToJson, payloadToHex } from "../lib/bytes.ts";
 import {
   DEFAULT_DEPLOYMENTS_DIR,
+  contractAddress,
   parseAddress,
   readContractsFromDirs,
 } from "../lib/deployments.ts";
 import { ConsoleError } from "../lib/errors.ts";
 import { waitForInput } from "../lib/graphql.ts";
-import { inspect } from "../lib/inspect.ts";
 import {
+  DEVNET_MNEMONIC,
   type Rollups,
   type Sent,
   accountFrom,
@@ -17,25 +20,24 @@ import {
   rollups,
   send,
 } from "../lib/l1.ts";
-import { abis } from "../lib/abis.ts";
 import {
   type Balance,
+  ERROR_HINTS,
   type Operation,
   type TokenResolver,
   abiPayload,
   decodeLedgerReport,
   describeAccepted,
+  fetchBalances,
   formatBalances,
   formatUnits,
   jsonPayload,
   parseAmount,
   parseAsset,
+  queryLedger,
   routes,
 } from "../lib/ledger.ts";
-import { hexToJson, payloadToHex } from "../lib/bytes.ts";
 import type { Out } from "../lib/output.ts";
-import { DEVNET_MNEMONIC } from "../lib/l1.ts";
-import { contractAddress } from "../lib/deployments.ts";
 import {
   GRAPHQL_URL,
   INSPECT_URL,
@@ -45,16 +47,6 @@ import {
   withReader,
   withRollups,
 } from "./options.ts";
-
-const HINTS: Readonly<Record<string, string>> = {
-  INSUFFICIENT_FUNDS: "see `ledger balance`: pending transfers count against the balance",
-  DAPP_ADDRESS_UNKNOWN: "run `ledger relay-address` once, so the dApp learns its own address",
-  UNKNOWN_ASSET: "assets are ETH, COIN, erc20:<token>, erc721:<token>:<id> or erc1155:<token>:<id>",
-  NOT_WITHDRAWABLE: "COIN lives only in the ledger; transfer it instead",
-  MALFORMED_PAYLOAD:
-    "the ledger takes JSON operations or ILedger ABI calls: use `ledger transfer|withdraw|mine`",
-  UNKNOWN_OP: "the operations are transfer, withdraw and mine",
-};
 
 /** Waits for the node to process a sent input and prints the dApp's answer; a rejection fails. */
 export async function awaitResult(
@@ -86,7 +78,7 @@ export async function awaitResult(
   if (rejection !== undefined && "error" in rejection) {
     throw new ConsoleError(
       `input ${sent.input} was rejected: ${rejection.error.code}: ${rejection.error.message}`,
-      HINTS[rejection.error.code] ?? "the input changed nothing",
+      ERROR_HINTS[rejection.error.code] ?? "the input changed nothing",
     );
   }
   throw new ConsoleError(
@@ -229,36 +221,6 @@ const relay = leaf(
   },
 );
 
-/** A ledger inspect route's JSON report, or the dApp's error as a ConsoleError. */
-async function query(url: string, path: string): Promise<Record<string, unknown>> {
-  const result = await inspect(url, path);
-  if (result.httpStatus !== 200) {
-    throw new ConsoleError(
-      `inspect ${path} answered HTTP ${result.httpStatus}: ${result.body ?? ""}`.trim(),
-      "check --url",
-    );
-  }
-  if (result.exceptionPayload !== null) {
-    throw new ConsoleError(`inspect ${path} raised an exception`, "see the dev node's log");
-  }
-  const report = result.reports[0];
-  const json = report === undefined ? undefined : hexToJson(report);
-  if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new ConsoleError(
-      `inspect ${path} gave no JSON report`,
-      "check --url: is this the ledger dApp?",
-    );
-  }
-  const record = json as Record<string, unknown>;
-  const error = record.error as { code?: unknown; message?: unknown } | null | undefined;
-  if (typeof error === "object" && error !== null) {
-    const code = typeof error.code === "string" ? error.code : "ERROR";
-    const message = typeof error.message === "string" ? error.message : "";
-    throw new ConsoleError(`${code}: ${message}`, HINTS[code]);
-  }
-  return record;
-}
-
 function reading<T>(y: import("yargs").Argv<T>) {
   return withReader(y, INSPECT_URL, "Reader inspect URL");
 }
@@ -292,21 +254,11 @@ const balance = leaf(
         : parseAddress(args.address, "--address");
     if (args.asset !== undefined) {
       const asset = parseAsset(args.asset, resolverFor(args.deployments));
-      const b = (await query(args.url, routes.balance(address, asset))) as unknown as Balance;
+      const b = (await queryLedger(args.url, routes.balance(address, asset))) as unknown as Balance;
       out.result(formatBalances(address, [b]), { address, balances: [b] });
       return;
     }
-    const balances: Balance[] = [];
-    let offset: number | null = 0;
-    while (offset !== null) {
-      const page = await query(args.url, routes.balance(address, undefined, offset));
-      balances.push(...(page.balances as Balance[]));
-      const next = typeof page.next_offset === "number" ? page.next_offset : null;
-      // A next offset that does not move forward would page forever.
-      if (next !== null && next <= offset)
-        throw new ConsoleError(`balance paging did not advance at offset ${offset}`);
-      offset = next;
-    }
+    const balances = await fetchBalances(args.url, address);
     out.result(formatBalances(address, balances), { address, balances });
   },
 );
@@ -331,7 +283,7 @@ const block = leaf(
       default: "latest",
     }),
   async (args, out) => {
-    const b = await query(args.url, routes.block(args.block));
+    const b = await queryLedger(args.url, routes.block(args.block));
     const txs = (b.txs as BlockTx[] | undefined) ?? [];
     const lines = [
       `block ${String(b.height)} ${String(b.hash)}`,
@@ -358,7 +310,7 @@ const info = leaf(
   "The ledger's tip, difficulty, pool and settings",
   (y) => reading(y),
   async (args, out) => {
-    const i = await query(args.url, routes.info());
+    const i = await queryLedger(args.url, routes.info());
     const lines = Object.entries(i).map(
       ([k, v]) => `${k.padEnd(18)} ${typeof v === "string" ? v : JSON.stringify(v)}`,
     );
@@ -374,7 +326,7 @@ const pool = leaf(
       .option("offset", { describe: "First transaction to show", type: "number", default: 0 })
       .option("limit", { describe: "How many to show (the ledger caps it)", type: "number" }),
   async (args, out) => {
-    const p = await query(args.url, routes.pool(args.offset, args.limit));
+    const p = await queryLedger(args.url, routes.pool(args.offset, args.limit));
     const txs = (p.txs as BlockTx[] | undefined) ?? [];
     const lines = [`${String(p.size)} transaction${p.size === 1 ? "" : "s"} in the pool`];
     lines.push(

@@ -13,6 +13,7 @@ import {
   parseEther,
 } from "viem";
 import { hexToJson } from "./bytes.ts";
+import { inspect } from "./inspect.ts";
 import { parseAddress } from "./deployments.ts";
 import { ConsoleError } from "./errors.ts";
 
@@ -336,4 +337,62 @@ export function formatBalances(address: string, balances: readonly Balance[]): s
       return `  ${b.asset.padEnd(width)}  ${formatUnits(b.asset, b.confirmed)}${pending}`;
     }),
   ];
+}
+
+/** What to try after each of the dApp's error codes. */
+export const ERROR_HINTS: Readonly<Record<string, string>> = {
+  INSUFFICIENT_FUNDS: "see `ledger balance`: pending transfers count against the balance",
+  DAPP_ADDRESS_UNKNOWN: "run `ledger relay-address` once, so the dApp learns its own address",
+  UNKNOWN_ASSET: "assets are ETH, COIN, erc20:<token>, erc721:<token>:<id> or erc1155:<token>:<id>",
+  NOT_WITHDRAWABLE: "COIN lives only in the ledger; transfer it instead",
+  MALFORMED_PAYLOAD:
+    "the ledger takes JSON operations or ILedger ABI calls: use `ledger transfer|withdraw|mine`",
+  UNKNOWN_OP: "the operations are transfer, withdraw and mine",
+};
+
+/** A ledger inspect route's JSON report, or the dApp's error as a ConsoleError. */
+export async function queryLedger(url: string, path: string): Promise<Record<string, unknown>> {
+  const result = await inspect(url, path);
+  if (result.httpStatus !== 200) {
+    throw new ConsoleError(
+      `inspect ${path} answered HTTP ${result.httpStatus}: ${result.body ?? ""}`.trim(),
+      "check --url",
+    );
+  }
+  if (result.exceptionPayload !== null) {
+    throw new ConsoleError(`inspect ${path} raised an exception`, "see the dev node's log");
+  }
+  const report = result.reports[0];
+  const json = report === undefined ? undefined : hexToJson(report);
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new ConsoleError(
+      `inspect ${path} gave no JSON report`,
+      "check --url: is this the ledger dApp?",
+    );
+  }
+  const record = json as Record<string, unknown>;
+  const error = record.error as { code?: unknown; message?: unknown } | null | undefined;
+  if (typeof error === "object" && error !== null) {
+    const code = typeof error.code === "string" ? error.code : "ERROR";
+    const message = typeof error.message === "string" ? error.message : "";
+    throw new ConsoleError(`${code}: ${message}`, ERROR_HINTS[code]);
+  }
+  return record;
+}
+
+/** Every balance of an account, following the route's pages. */
+export async function fetchBalances(url: string, address: Address): Promise<Balance[]> {
+  const balances: Balance[] = [];
+  let offset: number | null = 0;
+  while (offset !== null) {
+    const page = await queryLedger(url, routes.balance(address, undefined, offset));
+    balances.push(...(page.balances as Balance[]));
+    const next = typeof page.next_offset === "number" ? page.next_offset : null;
+    // A next offset that does not move forward would page forever.
+    if (next !== null && next <= offset) {
+      throw new ConsoleError(`balance paging did not advance at offset ${offset}`);
+    }
+    offset = next;
+  }
+  return balances;
 }

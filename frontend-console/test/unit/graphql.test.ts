@@ -15,6 +15,7 @@ import {
   waitForInput,
 } from "../../src/lib/graphql.ts";
 import { formatInspect, inspect, inspectUrl } from "../../src/lib/inspect.ts";
+import { fetchBalances, queryLedger } from "../../src/lib/ledger.ts";
 
 interface Seen {
   method: string;
@@ -461,5 +462,61 @@ describe("inspect", () => {
       assert.match(e.hint ?? "", /--url/);
       return true;
     });
+  });
+});
+
+describe("the ledger's inspect routes", () => {
+  const ADDR = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+  const report = (value: unknown) => ({
+    json: {
+      status: "Accepted",
+      processed_input_count: 1,
+      reports: [{ payload: stringToHex(JSON.stringify(value)) }],
+    },
+  });
+
+  it("follows the balance pages by next_offset", async () => {
+    answer(
+      report({ balances: [{ asset: "ETH", confirmed: "1", pending: "1" }], next_offset: 1 }),
+      report({ balances: [{ asset: "COIN", confirmed: "2", pending: "3" }], next_offset: null }),
+    );
+    const balances = await fetchBalances(`${base}/inspect`, ADDR);
+    assert.deepEqual(
+      balances.map((b) => b.asset),
+      ["ETH", "COIN"],
+    );
+    assert.deepEqual(
+      seen.map((r) => r.url),
+      [`/inspect/balance/${ADDR.toLowerCase()}`, `/inspect/balance/${ADDR.toLowerCase()}?offset=1`],
+    );
+  });
+
+  it("fails instead of paging forever when next_offset does not advance", async () => {
+    answer(report({ balances: [], next_offset: 0 }));
+    await rejectsConsoleError(
+      fetchBalances(`${base}/inspect`, ADDR),
+      /did not advance at offset 0/,
+    );
+  });
+
+  it("turns the dApp's error report into a ConsoleError with the code's hint", async () => {
+    answer(report({ error: { code: "INSUFFICIENT_FUNDS", message: "needs more" } }));
+    await assert.rejects(queryLedger(`${base}/inspect`, "info"), (e: unknown) => {
+      assert.ok(e instanceof ConsoleError);
+      assert.equal(e.message, "INSUFFICIENT_FUNDS: needs more");
+      assert.match(e.hint ?? "", /ledger balance/);
+      return true;
+    });
+  });
+
+  it("refuses an answer that is not a JSON report", async () => {
+    answer({
+      json: {
+        status: "Accepted",
+        processed_input_count: 1,
+        reports: [{ payload: stringToHex("hi") }],
+      },
+    });
+    await rejectsConsoleError(queryLedger(`${base}/inspect`, "info"), /gave no JSON report/);
   });
 });
