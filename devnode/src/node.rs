@@ -224,7 +224,12 @@ pub async fn run(
         async move { log("inspect")(serving.await) }
     }));
     tasks.0.push(tokio::spawn({
-        let serving = crate::graphql::serve(store.clone(), graphql_listener, stopped(shutdown.clone()));
+        let serving = crate::graphql::serve(
+            store.clone(),
+            crate::health::Health::new(),
+            graphql_listener,
+            stopped(shutdown.clone()),
+        );
         async move { log("GraphQL")(serving.await) }
     }));
 

@@ -60,7 +60,7 @@ async fn start(store: Arc<Store>) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(devnode::graphql::serve(store, listener, async move {
+    tokio::spawn(devnode::graphql::serve(store, devnode::health::Health::new(), listener, async move {
         let _ = stopped.await;
     }));
     Server { addr, _stop: stop }
