@@ -38,6 +38,7 @@ async fn start_with(data: &std::path::Path, backend: BackendCommand) -> Node {
         anvil_port: 0,
         block_time: None,
         finish_timeout: Duration::from_millis(200),
+        backend_timeout: Duration::from_secs(60),
         test_tokens: false,
         backend,
     };
