@@ -169,6 +169,19 @@ fn announce(book: &l1::AddressBook, status: &Ready, config: &NodeConfig) {
     );
 }
 
+/// Says on stdout, where "devnode ready" would be, that the node failed before it was ready; its
+/// APIs keep answering with the reason.
+#[allow(clippy::print_stdout)]
+fn announce_failure(book: &l1::AddressBook, status: &Ready, failure: &str) {
+    println!("{}", book.render());
+    println!(
+        "devnode FAILED: {failure}\n  health       {}\n  GraphQL      {}\n  inspect      {}\n(stop it with Ctrl-C)",
+        status.graphql_url.replace("/graphql", "/healthz"),
+        status.graphql_url,
+        status.inspect_url
+    );
+}
+
 /// The node's background tasks, aborted when the node stops, however it stops.
 struct Tasks(Vec<tokio::task::JoinHandle<()>>);
 
@@ -390,7 +403,10 @@ impl Follow {
         };
         let (from, next) = match self.resume_point() {
             Ok(p) => p,
-            Err(e) => return fail(&e),
+            Err(e) => {
+                fail(&e);
+                return arrived.notify_one();
+            }
         };
         let mut watcher = InputWatcher::new(self.rpc.clone(), self.input_box, self.app, from, next);
         let mut l1_down = false;
@@ -412,7 +428,11 @@ impl Follow {
                     }
                     tokio::time::sleep(L1_RETRY).await;
                 }
-                Err(FollowError::Store(e)) => return fail(&e),
+                Err(FollowError::Store(e)) => {
+                    // The supervisor wakes up, sees the failed phase and stops processing.
+                    fail(&e);
+                    return arrived.notify_one();
+                }
                 Err(FollowError::Stopped) => return,
             }
         }
@@ -694,6 +714,9 @@ impl Supervisor {
             if self.shutting_down() {
                 return Stop::Shutdown;
             }
+            if self.health.failure().is_some() {
+                return Stop::Failed;
+            }
             if let Ok(rollback) = self.rollbacks.try_recv() {
                 if let Some(stop) = self.roll_back(rollback) {
                     return stop;
@@ -829,6 +852,12 @@ impl Supervisor {
     async fn failed(&mut self) -> Result<(), NodeError> {
         let failure = self.health.failure().unwrap_or_else(|| "the dev node stopped processing inputs".into());
         self.rollbacks.close();
+        if let Some((book, status, ready)) = self.announce.take() {
+            announce_failure(&book, &status, &failure);
+            if let Some(ready) = ready {
+                let _ = ready.send(status);
+            }
+        }
         loop {
             tokio::select! {
                 Some(job) = self.inspects.recv() => {
