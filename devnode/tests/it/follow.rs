@@ -353,3 +353,76 @@ async fn a_data_dir_that_is_a_file_is_named_in_the_error() {
     assert!(text.contains(&dir.join("data").display().to_string()), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inspects_during_replay_wait_for_the_whole_history() {
+    let anvil = chain().await;
+    let dir = scratch("replay-inspect");
+    let node = start_config(on_chain(&dir, &anvil, backend())).await;
+    let count = 24;
+    for i in 0..count {
+        send(
+            &node.ready,
+            format!(r#"{{"op":"transfer","to":"0x{:040x}","asset":"ETH","amount":"1"}}"#, i + 1).as_bytes(),
+        )
+        .await;
+    }
+    wait_processed(&node.ready, count).await;
+    let expected = info(&node.ready).await;
+    node.stop().await.unwrap();
+
+    // Inspects sent as soon as the restarted node listens, while it replays, see the whole
+    // history: the same answer as before the restart, never a half-replayed ledger.
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let inspect_listener = TcpListener::bind(any).await.unwrap();
+    let inspect_url = format!("http://{}/inspect/info", inspect_listener.local_addr().unwrap());
+    let listeners = Listeners {
+        rollup: TcpListener::bind(any).await.unwrap(),
+        inspect: inspect_listener,
+        graphql: TcpListener::bind(any).await.unwrap(),
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let (ready, ready_rx) = tokio::sync::oneshot::channel();
+    let task = tokio::spawn(run(on_chain(&dir, &anvil, backend()), listeners, Some(ready), stopped));
+    let early: Vec<_> = (0..4)
+        .map(|_| {
+            let url = inspect_url.clone();
+            tokio::spawn(async move { http("GET", &url, None).await })
+        })
+        .collect();
+    for answer in early {
+        let (status, body) = answer.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        let answer: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(answer["processed_input_count"], count as u64, "{answer}");
+        let hex = answer["reports"][0]["payload"].as_str().unwrap();
+        let report: Value = serde_json::from_slice(&hex::decode(&hex[2..]).unwrap()).unwrap();
+        assert_eq!(report, expected);
+    }
+    ready_rx.await.unwrap();
+    stop.send(true).unwrap();
+    task.await.unwrap().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chain_that_restarted_fresh_empties_the_node() {
+    let anvil = chain().await;
+    let port = anvil.port();
+    let dir = scratch("fresh-chain");
+    let node = start_config(on_chain(&dir, &anvil, backend())).await;
+    send(&node.ready, b"old 0").await;
+    send(&node.ready, b"old 1").await;
+    wait_inputs(&node.ready, &["old 0", "old 1"]).await;
+    node.stop().await.unwrap();
+
+    // The chain behind --rpc-url starts over on the same address.
+    anvil.stop().await;
+    let anvil = Anvil::start(&AnvilConfig::new(NodeModules::in_source_tree(), port)).await.unwrap();
+    let node = start_config(on_chain(&dir, &anvil, backend())).await;
+    assert_eq!(inputs(&node.ready).await, vec![]);
+    send(&node.ready, b"new 0").await;
+    wait_inputs(&node.ready, &["new 0"]).await;
+    node.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
