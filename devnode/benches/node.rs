@@ -60,7 +60,14 @@ fn inputs(accounts: u64, transfers: u64) -> Vec<InputRecord> {
     for i in 0..accounts {
         let mut payload = account(i).0.to_vec();
         payload.extend(ledger::types::u256_be(ledger::U256::from(1_000_000u64)));
-        out.push(InputRecord { index: 0, msg_sender: portal, payload, block_number: 1, timestamp: 1 });
+        out.push(InputRecord {
+            index: 0,
+            msg_sender: portal,
+            payload,
+            block_number: 1,
+            timestamp: 1,
+            origin: Default::default(),
+        });
     }
     for t in 0..transfers {
         let (from, to) = (t % accounts, (t * 7 + 1) % accounts);
@@ -71,6 +78,7 @@ fn inputs(accounts: u64, transfers: u64) -> Vec<InputRecord> {
             payload: payload.into_bytes(),
             block_number: 2,
             timestamp: 2,
+            origin: Default::default(),
         });
     }
     for (i, r) in out.iter_mut().enumerate() {
@@ -144,12 +152,8 @@ async fn get(sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>, 
 async fn inspect_load(running: &Running, clients: usize, per_client: usize) -> (f64, Duration, Duration) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(devnode::inspect::serve(
-        running.api.clone(),
-        Arc::new(AtomicU64::new(0)),
-        listener,
-        std::future::pending(),
-    ));
+    let queue = devnode::inspect::direct(running.api.clone(), Arc::new(AtomicU64::new(0)));
+    tokio::spawn(devnode::inspect::serve(queue, listener, std::future::pending()));
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..clients {

@@ -59,6 +59,11 @@ impl Backend {
         self.child.wait().await
     }
 
+    /// Kills the backend and waits for it to exit.
+    pub async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+    }
+
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }

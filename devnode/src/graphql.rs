@@ -49,6 +49,7 @@ pub fn schema(store: Arc<Store>) -> ReaderSchema {
 /// left to finish on their own tasks.
 pub async fn serve(
     store: Arc<Store>,
+    _health: crate::health::Health,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {

@@ -1,5 +1,9 @@
 //! The inspect API of Rollups v1 (`GET /inspect/<payload>`, `POST /inspect`), answered by the
 //! backend through the rollup API, in turn with advances, never changing state.
+//!
+//! Requests go to whoever answers them through a bounded queue ([`Inspects`]): in the node, its
+//! supervisor, which runs them between advances, holds them while a fresh backend replays, and
+//! answers with an error when the backend dies during one or the node has failed.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,8 +19,54 @@ use rollup::wire::{HexBytes, Inspect, Output};
 use rollup::RollupRequest;
 use serde_json::json;
 use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
 
-use crate::rollup_api::{RollupApi, Status};
+use crate::rollup_api::{Completion, RollupApi, Status};
+
+/// Inspects waiting for their turn beyond this many are refused with 503: a client flooding the
+/// node must not grow its memory without bound.
+pub const MAX_QUEUED: usize = 256;
+
+/// An inspect's answer: the backend's completion and the number of processed inputs it saw.
+#[derive(Clone, Debug)]
+pub struct Answer {
+    pub completion: Completion,
+    pub processed: u64,
+}
+
+/// Why an inspect got no answer from the backend: the HTTP status and a message for the client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+/// One inspect in the queue.
+#[derive(Debug)]
+pub struct Job {
+    pub payload: Vec<u8>,
+    pub reply: oneshot::Sender<Result<Answer, Refusal>>,
+}
+
+/// The sending side of the inspect queue.
+pub type Inspects = mpsc::Sender<Job>;
+
+/// An inspect queue answered straight through `api` (benches and tests, where nothing else
+/// submits requests): `processed` is reported in every answer.
+pub fn direct(api: RollupApi, processed: Arc<AtomicU64>) -> Inspects {
+    let (queue, mut jobs) = mpsc::channel::<Job>(MAX_QUEUED);
+    tokio::spawn(async move {
+        while let Some(job) = jobs.recv().await {
+            let request = RollupRequest::InspectState(Inspect { payload: HexBytes(job.payload) });
+            let answer = match api.submit(request).await {
+                Ok(completion) => Ok(Answer { completion, processed: processed.load(Ordering::Relaxed) }),
+                Err(e) => Err(Refusal { status: StatusCode::SERVICE_UNAVAILABLE, message: e.to_string() }),
+            };
+            let _ = job.reply.send(answer);
+        }
+    });
+    queue
+}
 
 /// Largest `POST /inspect` body, as Cartesi's inspect server (1 MiB).
 pub const MAX_PAYLOAD: usize = 1 << 20;
@@ -69,22 +119,16 @@ fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
     cors(r)
 }
 
-/// Serves inspect on `listener` until `shutdown`. `processed` is the number of advance inputs
-/// processed so far, reported in every answer.
-pub async fn serve(
-    api: RollupApi,
-    processed: Arc<AtomicU64>,
-    listener: TcpListener,
-    shutdown: impl Future<Output = ()>,
-) -> std::io::Result<()> {
+/// Serves inspect on `listener` until `shutdown`, handing each request to `queue`.
+pub async fn serve(queue: Inspects, listener: TcpListener, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
     crate::http::serve(listener, shutdown, "inspect", move |req| {
-        let (api, processed) = (api.clone(), processed.clone());
-        async move { handle(&api, &processed, req).await }
+        let queue = queue.clone();
+        async move { handle(&queue, req).await }
     })
     .await
 }
 
-async fn handle(api: &RollupApi, processed: &AtomicU64, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(queue: &Inspects, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let (method, path, query) =
         (req.method().clone(), req.uri().path().to_string(), req.uri().query().map(str::to_string));
     let payload = match method {
@@ -101,10 +145,23 @@ async fn handle(api: &RollupApi, processed: &AtomicU64, req: Request<Incoming>) 
         }
         _ => return text(StatusCode::NOT_FOUND, "use GET /inspect/<payload> or POST /inspect"),
     };
-    let request = RollupRequest::InspectState(Inspect { payload: HexBytes(payload) });
-    let completion = match api.submit(request).await {
-        Ok(c) => c,
-        Err(e) => return text(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    let (reply, answer) = oneshot::channel();
+    match queue.try_send(Job { payload, reply }) {
+        Ok(()) => {}
+        Err(mpsc::error::TrySendError::Full(_)) => {
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("{MAX_QUEUED} inspects are already waiting for the backend; try again shortly"),
+            )
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => {
+            return text(StatusCode::SERVICE_UNAVAILABLE, "the dev node is stopping")
+        }
+    }
+    let (completion, processed) = match answer.await {
+        Ok(Ok(Answer { completion, processed })) => (completion, processed),
+        Ok(Err(refusal)) => return text(refusal.status, refusal.message),
+        Err(_) => return text(StatusCode::SERVICE_UNAVAILABLE, "the dev node is stopping"),
     };
     let (status, exception) = match &completion.status {
         Status::Accepted => ("Accepted", None),
@@ -123,7 +180,7 @@ async fn handle(api: &RollupApi, processed: &AtomicU64, req: Request<Incoming>) 
         "status": status,
         "exception_payload": exception,
         "reports": reports,
-        "processed_input_count": processed.load(Ordering::Relaxed),
+        "processed_input_count": processed,
     });
     let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -202,7 +259,7 @@ mod tests {
         let inspect = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = inspect.local_addr().unwrap();
         let processed = Arc::new(AtomicU64::new(7));
-        tokio::spawn(serve(api, processed, inspect, std::future::pending()));
+        tokio::spawn(serve(direct(api, processed), inspect, std::future::pending()));
         tokio::spawn(fake_backend(rollup_addr));
 
         let (status, body) = call(addr, Method::GET, "/inspect/hello%20world", vec![]).await;

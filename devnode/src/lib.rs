@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod graphql;
+pub mod health;
 pub mod http;
 pub mod inspect;
 pub mod l1;

@@ -46,6 +46,10 @@ struct Args {
     /// Seconds `/finish` waits before answering 202 (Cartesi's host-runner waits 10).
     #[arg(long, env = "DEVNODE_FINISH_TIMEOUT", default_value_t = 10)]
     finish_timeout: u64,
+    /// Seconds a backend may take on one request (or to start) before the node kills it and
+    /// handles it as a crash.
+    #[arg(long, env = "DEVNODE_BACKEND_TIMEOUT", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..))]
+    backend_timeout: u64,
     /// The backend binary (default: `dapp` next to this binary).
     #[arg(long, env = "DEVNODE_BACKEND")]
     backend: Option<PathBuf>,
@@ -99,6 +103,7 @@ fn main() -> ExitCode {
         anvil_port: args.anvil_port,
         block_time: args.block_time,
         finish_timeout: Duration::from_secs(args.finish_timeout),
+        backend_timeout: Duration::from_secs(args.backend_timeout),
         test_tokens: !args.no_test_tokens,
         backend,
     };
@@ -111,10 +116,25 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        // Ctrl-C or SIGTERM stops the node cleanly (the input in progress finishes or is left for
+        // the next start, anvil's chain is saved); a second one exits at once (the children die
+        // with the node, and the next start resumes from what is stored).
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("devnode: stopping");
-                let _ = stop.send(true);
+            let mut signals = 0;
+            loop {
+                tokio::select! {
+                    r = tokio::signal::ctrl_c() => if r.is_err() { return },
+                    s = terminate.recv() => if s.is_none() { return },
+                }
+                signals += 1;
+                if signals == 1 {
+                    eprintln!("devnode: stopping (again to exit at once)");
+                    let _ = stop.send(true);
+                } else {
+                    eprintln!("devnode: exiting now");
+                    std::process::exit(130);
+                }
             }
         });
         let listeners = Listeners::bind(args.rollup_address, args.inspect_address, args.graphql_address).await?;

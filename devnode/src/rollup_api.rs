@@ -6,8 +6,18 @@
 //! Vouchers and notices are accepted only during an advance and kept only if the advance is
 //! accepted; reports are always kept. With nothing to hand out, `/finish` answers 202 after
 //! `finish_timeout`, and the backend asks again.
+//!
+//! **Sessions.** The node gives every backend it spawns a private URL: [`RollupApi::begin_session`]
+//! draws a fresh secret path prefix, drops whatever the previous backend left (its request in
+//! progress and any request not yet handed out), and from then on refuses with 403 every call
+//! that does not carry the prefix. A stale backend of an earlier spawn or a stray `curl` can
+//! therefore never take a request or finish one. The first `/finish` of a session only says the
+//! backend is ready: its status never completes a request. Before any session (benches, tests)
+//! the API serves unprefixed paths.
 
+use std::collections::VecDeque;
 use std::future::Future;
+use std::io::Read;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,7 +27,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use rollup::wire::{Finish, FinishStatus, Output, Payload, Voucher};
 use rollup::RollupRequest;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{oneshot, Notify};
 
 /// Largest request body: the limit of Cartesi's own server from guest tools 0.17 on.
 const MAX_BODY: usize = 5 << 20;
@@ -39,13 +49,14 @@ pub struct Completion {
     pub outputs: Vec<Output>,
 }
 
-/// The API is gone (the server and every handle dropped) before the request finished.
+/// The request will never finish: the API is gone, or a new session dropped it before a backend
+/// finished it.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Closed;
 
 impl std::fmt::Display for Closed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the rollup API closed before the request finished")
+        f.write_str("the request was dropped before a backend finished it")
     }
 }
 
@@ -74,16 +85,29 @@ impl Current {
     }
 }
 
+#[derive(Default)]
+struct State {
+    /// The current session's path prefix (`/<secret>`); `None` before the first session.
+    prefix: Option<String>,
+    /// Whether the current session's backend has called `/finish`.
+    greeted: bool,
+    /// Requests not yet handed out, in submission order.
+    pending: VecDeque<Job>,
+    current: Option<Current>,
+}
+
 struct Shared {
-    queue: tokio::sync::Mutex<mpsc::UnboundedReceiver<Job>>,
-    current: Mutex<Option<Current>>,
+    state: Mutex<State>,
+    /// A request was submitted.
+    available: Notify,
+    /// A backend called `/finish` for the first time in its session.
+    greeted: Notify,
     finish_timeout: Duration,
 }
 
 /// A handle on the rollup API: submit requests, serve the backend, abort the current request.
 #[derive(Clone)]
 pub struct RollupApi {
-    submit: mpsc::UnboundedSender<Job>,
     shared: Arc<Shared>,
 }
 
@@ -105,26 +129,72 @@ fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
     r
 }
 
+/// 128 bits from the kernel's generator, as hex: the secret of a session's URL.
+fn secret() -> std::io::Result<String> {
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+    Ok(hex::encode(bytes))
+}
+
+const FORBIDDEN: &str =
+    "forbidden: this rollup API serves only the backend the dev node started (the URL's secret prefix does not match)";
+
 impl RollupApi {
     /// `finish_timeout`: how long `/finish` waits for a request before answering 202. Cartesi's
     /// host-runner waits 10 s; a short wait makes backends busy-loop.
     pub fn new(finish_timeout: Duration) -> RollupApi {
-        let (submit, queue) = mpsc::unbounded_channel();
-        let shared = Shared { queue: tokio::sync::Mutex::new(queue), current: Mutex::new(None), finish_timeout };
-        RollupApi { submit, shared: Arc::new(shared) }
+        let shared = Shared {
+            state: Mutex::new(State::default()),
+            available: Notify::new(),
+            greeted: Notify::new(),
+            finish_timeout,
+        };
+        RollupApi { shared: Arc::new(shared) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic while holding this lock would be a bug in this module; the data stay usable.
+        self.shared.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Starts a session for a new backend and returns the path prefix its URL must carry
+    /// (`http://host:port<prefix>`). Whatever the previous backend had in progress or not yet
+    /// taken is dropped: its submitters get [`Closed`].
+    pub fn begin_session(&self) -> std::io::Result<String> {
+        let prefix = format!("/{}", secret()?);
+        let mut state = self.lock();
+        state.prefix = Some(prefix.clone());
+        state.greeted = false;
+        state.pending.clear();
+        state.current = None;
+        Ok(prefix)
+    }
+
+    /// Waits until the current session's backend has called `/finish` once.
+    pub async fn greeted(&self) {
+        loop {
+            let notified = self.shared.greeted.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.lock().greeted {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// Queues a request for the backend and waits until the backend finishes it.
     pub async fn submit(&self, request: RollupRequest) -> Result<Completion, Closed> {
         let (done, finished) = oneshot::channel();
-        self.submit.send(Job { request, done }).map_err(|_| Closed)?;
+        self.lock().pending.push_back(Job { request, done });
+        self.shared.available.notify_one();
         finished.await.map_err(|_| Closed)
     }
 
     /// Ends the current request as an exception, for when the backend dies during it (as a real
     /// node marks the input EXCEPTION). Returns whether a request was in progress.
     pub fn abort_current(&self, reason: &str) -> bool {
-        let current = self.lock_current().take();
+        let current = self.lock().current.take();
         match current {
             Some(c) => {
                 c.complete(Status::Exception(reason.as_bytes().to_vec()));
@@ -132,11 +202,6 @@ impl RollupApi {
             }
             None => false,
         }
-    }
-
-    fn lock_current(&self) -> std::sync::MutexGuard<'_, Option<Current>> {
-        // A panic while holding this lock would be a bug in this module; the data stays usable.
-        self.shared.current.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Serves the API on `listener` until `shutdown` completes.
@@ -149,66 +214,112 @@ impl RollupApi {
         .await
     }
 
+    /// The route of `path` within the current session, or `None` when the path does not carry
+    /// the session's prefix.
+    fn route(&self, path: &str) -> Option<(Option<String>, String)> {
+        let prefix = self.lock().prefix.clone();
+        match &prefix {
+            None => Some((None, path.to_owned())),
+            Some(p) => {
+                let rest = path.strip_prefix(p.as_str())?;
+                rest.starts_with('/').then(|| (prefix.clone(), rest.to_owned()))
+            }
+        }
+    }
+
     async fn handle(&self, req: Request<Incoming>) -> Response<Full<Bytes>> {
+        let Some((session, path)) = self.route(req.uri().path()) else {
+            return reply(StatusCode::FORBIDDEN, FORBIDDEN);
+        };
         if req.method() != Method::POST {
             return reply(StatusCode::METHOD_NOT_ALLOWED, "only POST is served");
         }
-        let path = req.uri().path().to_string();
         let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
             Ok(b) => b.to_bytes(),
             Err(_) => return reply(StatusCode::PAYLOAD_TOO_LARGE, format!("request body above {MAX_BODY} bytes")),
         };
         match path.as_str() {
-            "/finish" => self.finish(&body).await,
+            "/finish" => self.finish(session, &body).await,
             "/voucher" => match serde_json::from_slice::<Voucher>(&body) {
-                Ok(v) => self.output(Output::Voucher(v)),
+                Ok(v) => self.output(session, Output::Voucher(v)),
                 Err(e) => reply(StatusCode::BAD_REQUEST, format!("invalid voucher: {e}")),
             },
             "/notice" | "/report" | "/exception" => match serde_json::from_slice::<Payload>(&body) {
-                Ok(p) if path == "/notice" => self.output(Output::Notice(p.payload.0)),
-                Ok(p) if path == "/report" => self.output(Output::Report(p.payload.0)),
-                Ok(p) => self.exception(p.payload.0),
+                Ok(p) if path == "/notice" => self.output(session, Output::Notice(p.payload.0)),
+                Ok(p) if path == "/report" => self.output(session, Output::Report(p.payload.0)),
+                Ok(p) => self.exception(session, p.payload.0),
                 Err(e) => reply(StatusCode::BAD_REQUEST, format!("invalid payload: {e}")),
             },
             _ => reply(StatusCode::NOT_FOUND, format!("no route {path}")),
         }
     }
 
-    async fn finish(&self, body: &[u8]) -> Response<Full<Bytes>> {
+    /// The state, if `session` is still the current one.
+    fn session_state(&self, session: &Option<String>) -> Option<std::sync::MutexGuard<'_, State>> {
+        let state = self.lock();
+        (state.prefix == *session).then_some(state)
+    }
+
+    async fn finish(&self, session: Option<String>, body: &[u8]) -> Response<Full<Bytes>> {
         let Ok(finish) = serde_json::from_slice::<Finish>(body) else {
             return reply(StatusCode::BAD_REQUEST, "status must be 'accept' or 'reject'");
         };
-        // The status ends the current request; with none (the first call, or after an
-        // exception) it only says the backend is ready.
-        if let Some(current) = self.lock_current().take() {
-            let status = match finish.status {
-                FinishStatus::Accept => Status::Accepted,
-                FinishStatus::Reject => Status::Rejected,
+        {
+            let Some(mut state) = self.session_state(&session) else {
+                return reply(StatusCode::FORBIDDEN, FORBIDDEN);
             };
-            current.complete(status);
-        }
-        let mut queue = self.shared.queue.lock().await;
-        match tokio::time::timeout(self.shared.finish_timeout, queue.recv()).await {
-            Ok(Some(job)) => {
-                let body = match serde_json::to_string(&job.request) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        return reply(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot encode the request: {e}"))
-                    }
+            if !state.greeted {
+                // The first call of a session only says the backend is ready.
+                state.greeted = true;
+                self.shared.greeted.notify_waiters();
+            } else if let Some(current) = state.current.take() {
+                let status = match finish.status {
+                    FinishStatus::Accept => Status::Accepted,
+                    FinishStatus::Reject => Status::Rejected,
                 };
-                let advance = matches!(job.request, RollupRequest::AdvanceState(_));
-                *self.lock_current() =
-                    Some(Current { advance, outputs: Vec::new(), vouchers: 0, notices: 0, done: job.done });
-                json(StatusCode::OK, body)
+                current.complete(status);
             }
-            Ok(None) => reply(StatusCode::SERVICE_UNAVAILABLE, "the node is shutting down"),
-            Err(_) => reply(StatusCode::ACCEPTED, "no rollup request available"),
+        }
+        let deadline = tokio::time::Instant::now() + self.shared.finish_timeout;
+        loop {
+            let available = self.shared.available.notified();
+            tokio::pin!(available);
+            available.as_mut().enable();
+            {
+                let Some(mut state) = self.session_state(&session) else {
+                    return reply(StatusCode::FORBIDDEN, FORBIDDEN);
+                };
+                while let Some(job) = state.pending.pop_front() {
+                    if job.done.is_closed() {
+                        // Its submitter went away (an inspect whose client hung up).
+                        continue;
+                    }
+                    let body = match serde_json::to_string(&job.request) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            return reply(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot encode the request: {e}"))
+                        }
+                    };
+                    let advance = matches!(job.request, RollupRequest::AdvanceState(_));
+                    state.current =
+                        Some(Current { advance, outputs: Vec::new(), vouchers: 0, notices: 0, done: job.done });
+                    return json(StatusCode::OK, body);
+                }
+            }
+            tokio::select! {
+                () = &mut available => {}
+                () = tokio::time::sleep_until(deadline) => {
+                    return reply(StatusCode::ACCEPTED, "no rollup request available");
+                }
+            }
         }
     }
 
-    fn output(&self, output: Output) -> Response<Full<Bytes>> {
-        let mut guard = self.lock_current();
-        let Some(current) = guard.as_mut() else {
+    fn output(&self, session: Option<String>, output: Output) -> Response<Full<Bytes>> {
+        let Some(mut state) = self.session_state(&session) else {
+            return reply(StatusCode::FORBIDDEN, FORBIDDEN);
+        };
+        let Some(current) = state.current.as_mut() else {
             return reply(StatusCode::BAD_REQUEST, format!("invalid request {} in idle state", kind(&output)));
         };
         let index = match &output {
@@ -233,8 +344,11 @@ impl RollupApi {
         }
     }
 
-    fn exception(&self, payload: Vec<u8>) -> Response<Full<Bytes>> {
-        match self.lock_current().take() {
+    fn exception(&self, session: Option<String>, payload: Vec<u8>) -> Response<Full<Bytes>> {
+        let Some(mut state) = self.session_state(&session) else {
+            return reply(StatusCode::FORBIDDEN, FORBIDDEN);
+        };
+        match state.current.take() {
             Some(current) => {
                 current.complete(Status::Exception(payload));
                 reply(StatusCode::ACCEPTED, "")

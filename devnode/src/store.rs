@@ -17,7 +17,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 /// The layout version kept in SQLite's `user_version`; a database of another version is refused
 /// rather than misread.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE inputs (
@@ -25,6 +25,9 @@ CREATE TABLE inputs (
     msg_sender        BLOB    NOT NULL,
     payload           BLOB    NOT NULL,
     block_number      INTEGER NOT NULL,
+    block_hash        BLOB    NOT NULL,
+    transaction_hash  BLOB    NOT NULL,
+    log_index         INTEGER NOT NULL,
     timestamp         INTEGER NOT NULL,
     status            INTEGER NOT NULL,
     exception_payload BLOB
@@ -82,6 +85,16 @@ pub struct InputRecord {
     pub block_number: u64,
     /// The block's timestamp in seconds.
     pub timestamp: u64,
+    /// Where L1 has it: the node checks that this is still on L1 and rolls back when it is not.
+    pub origin: L1Origin,
+}
+
+/// Where an input sits on L1: its block's hash, its transaction and its log's index in the block.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct L1Origin {
+    pub block_hash: [u8; 32],
+    pub transaction_hash: [u8; 32],
+    pub log_index: u64,
 }
 
 /// The three kinds of outputs, each numbered from 0 within its input.
@@ -145,6 +158,8 @@ pub enum StoreError {
     Version { found: i64, expected: i64 },
     #[error("input {index} is already stored with different contents")]
     Conflict { index: u64 },
+    #[error("input {index} cannot be stored before input {expected}: inputs are stored in order, without gaps")]
+    OutOfOrder { index: u64, expected: u64 },
     #[error("input {index} is not stored")]
     MissingInput { index: u64 },
     #[error("input {index} is already complete with a different status or outputs")]
@@ -184,26 +199,55 @@ fn address(bytes: &[u8]) -> Result<Address, StoreError> {
     Address::from_slice(bytes).ok_or_else(|| StoreError::Corrupt(format!("address of {} bytes", bytes.len())))
 }
 
-const INPUT_COLUMNS: &str = "idx, msg_sender, payload, block_number, timestamp, status";
+const INPUT_COLUMNS: &str =
+    "idx, msg_sender, payload, block_number, timestamp, status, block_hash, transaction_hash, log_index";
 
 /// The raw columns of an input row, checked when converted (data are checked when written and
 /// again when read back).
-type InputRow = (i64, Vec<u8>, Vec<u8>, i64, i64, i64);
+struct InputRow {
+    idx: i64,
+    sender: Vec<u8>,
+    payload: Vec<u8>,
+    block: i64,
+    time: i64,
+    status: i64,
+    block_hash: Vec<u8>,
+    transaction_hash: Vec<u8>,
+    log_index: i64,
+}
 
 fn input_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<InputRow> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?, row.get(5)?))
+    Ok(InputRow {
+        idx: row.get(0)?,
+        sender: row.get(1)?,
+        payload: row.get(2)?,
+        block: row.get(3)?,
+        time: row.get(4)?,
+        status: row.get(5)?,
+        block_hash: row.get(6)?,
+        transaction_hash: row.get(7)?,
+        log_index: row.get(8)?,
+    })
+}
+
+fn hash32(bytes: &[u8], what: &str) -> Result<[u8; 32], StoreError> {
+    bytes.try_into().map_err(|_| StoreError::Corrupt(format!("{what} of {} bytes", bytes.len())))
 }
 
 fn input_from_row(row: InputRow) -> Result<(InputRecord, InputStatus), StoreError> {
-    let (idx, sender, payload, block, time, status) = row;
     let record = InputRecord {
-        index: from_sql_int(idx, "input index")?,
-        msg_sender: address(&sender)?,
-        payload,
-        block_number: from_sql_int(block, "block number")?,
-        timestamp: from_sql_int(time, "timestamp")?,
+        index: from_sql_int(row.idx, "input index")?,
+        msg_sender: address(&row.sender)?,
+        payload: row.payload,
+        block_number: from_sql_int(row.block, "block number")?,
+        timestamp: from_sql_int(row.time, "timestamp")?,
+        origin: L1Origin {
+            block_hash: hash32(&row.block_hash, "block hash")?,
+            transaction_hash: hash32(&row.transaction_hash, "transaction hash")?,
+            log_index: from_sql_int(row.log_index, "log index")?,
+        },
     };
-    Ok((record, InputStatus::from_code(status)?))
+    Ok((record, InputStatus::from_code(row.status)?))
 }
 
 const OUTPUT_COLUMNS: &str = "input_idx, kind_idx, kind, destination, value, payload";
@@ -263,6 +307,18 @@ impl Store {
                 tx.execute_batch(SCHEMA)?;
                 tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))?;
             }
+            1 => {
+                // Version 1 did not record where each input sits on L1, so what it holds cannot be
+                // checked against L1. L1 is the source of truth: start over and read every input
+                // from L1 again (the backend recomputes the outputs).
+                let n: i64 = tx.query_row("SELECT COUNT(*) FROM inputs", [], |r| r.get(0))?;
+                tracing::warn!(
+                    "the database has the layout of an older dev node; reading its {n} inputs from L1 again"
+                );
+                tx.execute_batch("DROP TABLE outputs; DROP TABLE inputs;")?;
+                tx.execute_batch(SCHEMA)?;
+                tx.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))?;
+            }
             SCHEMA_VERSION => {}
             found => return Err(StoreError::Version { found, expected: SCHEMA_VERSION }),
         }
@@ -295,15 +351,23 @@ impl Store {
                 }
             }
             None => {
+                let next: i64 = tx.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM inputs", [], |r| r.get(0))?;
+                if sql_int(input.index)? != next {
+                    return Err(StoreError::OutOfOrder { index: input.index, expected: from_sql_int(next, "index")? });
+                }
                 tx.execute(
-                    "INSERT INTO inputs (idx, msg_sender, payload, block_number, timestamp, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO inputs (idx, msg_sender, payload, block_number, timestamp, status, block_hash, \
+                     transaction_hash, log_index) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                     params![
                         sql_int(input.index)?,
                         &input.msg_sender.0[..],
                         &input.payload,
                         sql_int(input.block_number)?,
                         sql_int(input.timestamp)?,
-                        InputStatus::Unprocessed.code()
+                        InputStatus::Unprocessed.code(),
+                        &input.origin.block_hash[..],
+                        &input.origin.transaction_hash[..],
+                        sql_int(input.origin.log_index)?,
                     ],
                 )?;
             }
@@ -428,11 +492,26 @@ impl Store {
         from_sql_int(n, "count")
     }
 
-    /// Highest L1 block number among stored inputs, so the watcher resumes after it.
-    pub fn last_block(&self) -> Result<Option<u64>, StoreError> {
+    /// The stored input with the highest index: the watcher resumes from its block (inputs of
+    /// one block may be stored only in part), and the node checks that L1 still has it.
+    pub fn last_input(&self) -> Result<Option<InputRecord>, StoreError> {
         let conn = self.lock()?;
-        let n: Option<i64> = conn.query_row("SELECT MAX(block_number) FROM inputs", [], |r| r.get(0))?;
-        n.map(|n| from_sql_int(n, "block number")).transpose()
+        let row = conn
+            .query_row(&format!("SELECT {INPUT_COLUMNS} FROM inputs ORDER BY idx DESC LIMIT 1"), [], input_row)
+            .optional()?;
+        row.map(|r| input_from_row(r).map(|(record, _)| record)).transpose()
+    }
+
+    /// Forgets input `keep` and every later one, with their outputs, in one transaction: for when
+    /// L1 no longer has them. Returns how many inputs were dropped.
+    pub fn truncate(&self, keep: u64) -> Result<u64, StoreError> {
+        let keep = sql_int(keep)?;
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM outputs WHERE input_idx >= ?1", [keep])?;
+        let dropped = tx.execute("DELETE FROM inputs WHERE idx >= ?1", [keep])?;
+        tx.commit()?;
+        Ok(dropped as u64)
     }
 
     // Reads for the reader API (GraphQL). Offsets and limits are positions in the ordered listing,

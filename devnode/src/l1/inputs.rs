@@ -30,7 +30,10 @@ pub struct InputEvent {
     pub block_number: u64,
     /// Seconds since the epoch, from the block header.
     pub block_timestamp: u64,
+    pub block_hash: H256,
     pub transaction_hash: H256,
+    /// The log's index within its block.
+    pub log_index: u64,
 }
 
 /// The result of sending an input.
@@ -104,8 +107,10 @@ pub struct InputWatcher {
 }
 
 impl InputWatcher {
-    /// Reads from `from_block` (the application's deployment block for a fresh start) and
-    /// expects the first input found to have index `first_index` (0 for a fresh start).
+    /// Reads from `from_block` and hands out inputs from index `first_index` on: inputs with lower
+    /// indices in the blocks read are skipped as already held. A restart therefore resumes from
+    /// the block of the last input it holds (not the next block: inputs of one block may have
+    /// been stored only in part), or from the application's deployment block when it holds none.
     pub fn new(rpc: Rpc, input_box: Address, app: Address, from_block: u64, first_index: u64) -> InputWatcher {
         InputWatcher {
             rpc,
@@ -123,6 +128,16 @@ impl InputWatcher {
     pub fn with_poll_interval(mut self, interval: Duration) -> InputWatcher {
         self.poll_interval = interval;
         self
+    }
+
+    /// Reads again from `from_block`, handing out inputs from index `first_index` on: after the
+    /// node rolled back to follow a chain that went back.
+    pub fn reset(&mut self, from_block: u64, first_index: u64) {
+        self.next_block = from_block;
+        self.next_index = first_index;
+        self.caught_up = false;
+        self.buffered.clear();
+        self.last_timestamp = None;
     }
 
     /// The first block not yet read.
@@ -155,6 +170,10 @@ impl InputWatcher {
                     reason: "log of another application".into(),
                 });
             }
+            if index < self.next_index {
+                // Held already: its block is read again after a restart.
+                continue;
+            }
             if index != self.next_index {
                 return Err(L1Error::InputGap { expected: self.next_index, found: index });
             }
@@ -165,7 +184,9 @@ impl InputWatcher {
                 payload,
                 block_number: log.block_number,
                 block_timestamp,
+                block_hash: log.block_hash,
                 transaction_hash: log.transaction_hash,
+                log_index: log.log_index,
             });
             self.next_index += 1;
         }
@@ -196,6 +217,18 @@ impl InputWatcher {
         let ts = self.rpc.block_timestamp(block).await?;
         self.last_timestamp = Some((block, ts));
         Ok(ts)
+    }
+}
+
+/// `InputBox.getNumberOfInputs(app)` at the latest block.
+pub async fn number_of_inputs(rpc: &Rpc, input_box: Address, app: Address) -> Result<u64, L1Error> {
+    let mut data = ethabi::short_signature("getNumberOfInputs", &[ParamType::Address]).to_vec();
+    data.extend(ethabi::encode(&[Token::Address(app)]));
+    let answer = rpc.eth_call(input_box, &data).await?;
+    let bad = |reason: String| L1Error::BadResponse { method: "getNumberOfInputs".into(), reason };
+    match ethabi::decode(&[ParamType::Uint(256)], &answer).map_err(|e| bad(format!("{e:?}")))?.pop() {
+        Some(Token::Uint(n)) => u64::try_from(n).map_err(|_| bad(format!("{n} inputs do not fit 64 bits"))),
+        other => Err(bad(format!("unexpected answer {other:?}"))),
     }
 }
 

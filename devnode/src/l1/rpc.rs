@@ -176,6 +176,16 @@ impl Rpc {
         quantity("eth_getBlockByNumber", ts)
     }
 
+    /// The hash of the canonical block at `number`, or `None` when the chain is shorter.
+    pub async fn block_hash(&self, number: u64) -> Result<Option<H256>, L1Error> {
+        const M: &str = "eth_getBlockByNumber";
+        let block = self.call(M, json!([format!("{number:#x}"), false])).await?;
+        if block.is_null() {
+            return Ok(None);
+        }
+        h256(M, field(M, &block, "hash")?).map(Some)
+    }
+
     /// Anvil only: replaces the code at an address.
     pub async fn set_code(&self, at: Address, code: &[u8]) -> Result<(), L1Error> {
         self.call("anvil_setCode", json!([hx(at), hex0x(code)])).await.map(drop)

@@ -30,6 +30,7 @@ fn filled_store() -> Arc<Store> {
             payload: format!("input {i}").into_bytes(),
             block_number: 20 + i,
             timestamp: 1_700_000_000 + i,
+            origin: Default::default(),
         };
         store.add_input(&record).unwrap();
     }
@@ -60,7 +61,7 @@ async fn start(store: Arc<Store>) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(devnode::graphql::serve(store, listener, async move {
+    tokio::spawn(devnode::graphql::serve(store, devnode::health::Health::new(), listener, async move {
         let _ = stopped.await;
     }));
     Server { addr, _stop: stop }
@@ -388,8 +389,14 @@ fn indices(page: &Value) -> Vec<u64> {
 async fn pagination_follows_cartesi_cursors() {
     let store = Store::open_in_memory().unwrap();
     for i in 0..7u64 {
-        let record =
-            InputRecord { index: i, msg_sender: Address::ZERO, payload: vec![], block_number: i, timestamp: i };
+        let record = InputRecord {
+            index: i,
+            msg_sender: Address::ZERO,
+            payload: vec![],
+            block_number: i,
+            timestamp: i,
+            origin: Default::default(),
+        };
         store.add_input(&record).unwrap();
     }
     let server = start(Arc::new(store)).await;

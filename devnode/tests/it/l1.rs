@@ -264,13 +264,46 @@ async fn the_watcher_sees_deposits_and_direct_inputs() {
     assert!(watcher.poll().await.unwrap().is_empty());
 }
 
+/// `InputBox.addInput(app, payload)` sent without waiting for it to be mined.
+async fn send_input(rpc: &Rpc, book: &devnode::l1::AddressBook, payload: &[u8]) {
+    let mut data =
+        ethabi::short_signature("addInput", &[ethabi::ParamType::Address, ethabi::ParamType::Bytes]).to_vec();
+    data.extend(ethabi::encode(&[
+        ethabi::Token::Address(book.application.app),
+        ethabi::Token::Bytes(payload.to_vec()),
+    ]));
+    let tx = TxRequest { from: DEVNET_ACCOUNT_0, to: Some(book.rollups.input_box), data, value: U256::zero() };
+    rpc.send_transaction(&tx).await.unwrap();
+}
+
 #[tokio::test]
-async fn a_watcher_that_expects_another_index_fails_loudly() {
+async fn a_watcher_resumes_inside_a_block_and_fails_loudly_on_a_gap() {
     let anvil = anvil().await;
     let rpc = anvil.rpc();
     let book = deploy_devnet(&rpc, &node_modules(), false).await.unwrap();
-    add_input(&rpc, &book.rollups, DEVNET_ACCOUNT_0, book.application.app, b"x").await.unwrap();
-    let mut watcher = InputWatcher::new(rpc, book.rollups.input_box, book.application.app, 0, 5);
-    let error = watcher.poll().await.unwrap_err();
-    assert!(matches!(error, L1Error::InputGap { expected: 5, found: 0 }), "{error}");
+    // Three inputs in one block.
+    rpc.call("evm_setAutomine", serde_json::json!([false])).await.unwrap();
+    for payload in [&b"a"[..], b"b", b"c"] {
+        send_input(&rpc, &book, payload).await;
+    }
+    rpc.call("evm_mine", serde_json::json!([])).await.unwrap();
+    rpc.call("evm_setAutomine", serde_json::json!([true])).await.unwrap();
+    let block = rpc.block_number().await.unwrap();
+
+    // A node that stored input 0 resumes from that input's block, not the next one.
+    let mut watcher = InputWatcher::new(rpc.clone(), book.rollups.input_box, book.application.app, block, 1);
+    let seen: Vec<_> =
+        watcher.poll().await.unwrap().into_iter().map(|e| (e.index, e.payload, e.block_number)).collect();
+    assert_eq!(seen, [(1, b"b".to_vec(), block), (2, b"c".to_vec(), block)]);
+
+    // Reading past input 0 while expecting it is a gap, said loudly.
+    let mut watcher = InputWatcher::new(rpc, book.rollups.input_box, book.application.app, block + 1, 0);
+    send_input(&anvil.rpc(), &book, b"d").await;
+    let error = loop {
+        match watcher.poll().await {
+            Err(e) => break e,
+            Ok(events) => assert!(events.is_empty(), "{events:?}"),
+        }
+    };
+    assert!(matches!(error, L1Error::InputGap { expected: 0, found: 3 }), "{error}");
 }

@@ -13,16 +13,24 @@ fn repo() -> PathBuf {
 }
 
 /// The backend built by `cargo test --workspace` (the dapp package's tests build its binary).
-fn backend() -> BackendCommand {
+pub(crate) fn backend() -> BackendCommand {
     let program = repo().join("target/debug/dapp");
     assert!(program.exists(), "{} is missing: run `cargo build -p dapp` first", program.display());
     BackendCommand { program, args: vec![], runner: None, env: vec![("LEDGER_DIFFICULTY_BITS".into(), "4".into())] }
 }
 
-struct Node {
-    ready: Ready,
-    stop: tokio::sync::watch::Sender<bool>,
-    task: tokio::task::JoinHandle<Result<(), devnode::node::NodeError>>,
+pub(crate) struct Node {
+    pub(crate) ready: Ready,
+    pub(crate) stop: tokio::sync::watch::Sender<bool>,
+    pub(crate) task: tokio::task::JoinHandle<Result<(), devnode::node::NodeError>>,
+}
+
+impl Node {
+    /// Stops the node cleanly and returns how its run ended.
+    pub(crate) async fn stop(self) -> Result<(), devnode::node::NodeError> {
+        self.stop.send(true).unwrap();
+        self.task.await.unwrap()
+    }
 }
 
 async fn start(data: &std::path::Path) -> Node {
@@ -30,7 +38,12 @@ async fn start(data: &std::path::Path) -> Node {
 }
 
 async fn start_with(data: &std::path::Path, backend: BackendCommand) -> Node {
-    let config = NodeConfig {
+    start_config(config(data, backend)).await
+}
+
+/// The configuration of a test node: its own anvil on a free port, free server ports.
+pub(crate) fn config(data: &std::path::Path, backend: BackendCommand) -> NodeConfig {
+    NodeConfig {
         data_dir: data.join("data"),
         deployments_dir: data.join("deployments"),
         node_modules: repo().join("devnode/npm/node_modules"),
@@ -38,9 +51,14 @@ async fn start_with(data: &std::path::Path, backend: BackendCommand) -> Node {
         anvil_port: 0,
         block_time: None,
         finish_timeout: Duration::from_millis(200),
+        backend_timeout: Duration::from_secs(60),
         test_tokens: false,
         backend,
-    };
+    }
+}
+
+/// Starts a node and waits until it is ready (or has failed: `ready.health` tells).
+pub(crate) async fn start_config(config: NodeConfig) -> Node {
     let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
     let listeners = Listeners {
         rollup: TcpListener::bind(any).await.unwrap(),
@@ -54,7 +72,7 @@ async fn start_with(data: &std::path::Path, backend: BackendCommand) -> Node {
     Node { ready, stop, task }
 }
 
-async fn http(method: &str, url: &str, body: Option<String>) -> (u16, String) {
+pub(crate) async fn http(method: &str, url: &str, body: Option<String>) -> (u16, String) {
     // A tiny client over hyper, enough for GET inspect and POST GraphQL.
     use http_body_util::{BodyExt, Full};
     use hyper::body::Bytes;
@@ -77,7 +95,11 @@ async fn http(method: &str, url: &str, body: Option<String>) -> (u16, String) {
 }
 
 /// Inspects until `check` holds on the first report (the node processes inputs asynchronously).
-async fn inspect_until(ready: &Ready, path: &str, check: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+pub(crate) async fn inspect_until(
+    ready: &Ready,
+    path: &str,
+    check: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let (status, body) = http("GET", &format!("{}/{path}", ready.inspect_url), None).await;
@@ -94,7 +116,7 @@ async fn inspect_until(ready: &Ready, path: &str, check: impl Fn(&serde_json::Va
     }
 }
 
-async fn graphql(ready: &Ready, query: &str) -> serde_json::Value {
+pub(crate) async fn graphql(ready: &Ready, query: &str) -> serde_json::Value {
     let (status, body) = http("POST", &ready.graphql_url, Some(serde_json::json!({"query": query}).to_string())).await;
     assert_eq!(status, 200, "{body}");
     serde_json::from_str(&body).unwrap()
@@ -166,7 +188,7 @@ async fn deposit_transfer_mine_inspect_and_read_the_notice() {
 }
 
 /// Per input: status and the kinds of its outputs, as GraphQL reports them.
-async fn shape(ready: &Ready) -> Vec<(String, u64, u64, u64)> {
+pub(crate) async fn shape(ready: &Ready) -> Vec<(String, u64, u64, u64)> {
     let v = graphql(ready, "{ inputs { edges { node { status notices { totalCount } vouchers { totalCount } reports { totalCount } } } } }").await;
     v["data"]["inputs"]["edges"]
         .as_array()
@@ -180,7 +202,7 @@ async fn shape(ready: &Ready) -> Vec<(String, u64, u64, u64)> {
         .collect()
 }
 
-async fn wait_processed(ready: &Ready, count: usize) {
+pub(crate) async fn wait_processed(ready: &Ready, count: usize) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         let s = shape(ready).await;
@@ -241,9 +263,10 @@ async fn a_killed_node_resumes_without_loss_or_duplication() {
 }
 
 /// A stand-in backend: this test binary run again as a child, executing only
-/// `fake_backend_process`. It reports every advance's payload back and accepts it, and exits
-/// without finishing when the payload is `crash`.
-fn fake_backend() -> BackendCommand {
+/// `fake_backend_process`. It reports every request's payload back and accepts it; it exits
+/// without finishing when the payload is `crash` or `die`, and never answers `hang`. With
+/// `DEVNODE_FAKE_EXIT_WHEN_IDLE` it exits whenever it has nothing to do.
+pub(crate) fn fake_backend() -> BackendCommand {
     BackendCommand {
         program: std::env::current_exe().unwrap(),
         args: ["node::fake_backend_process", "--exact", "--ignored", "--nocapture", "--test-threads=1"]
@@ -265,13 +288,18 @@ fn fake_backend_process() {
     runtime.block_on(async move {
         loop {
             let (code, body) = http("POST", &format!("{url}/finish"), Some(r#"{"status":"accept"}"#.into())).await;
+            if code == 202 && std::env::var("DEVNODE_FAKE_EXIT_WHEN_IDLE").is_ok() {
+                std::process::exit(0);
+            }
             if code != 200 {
                 continue;
             }
             let request: serde_json::Value = serde_json::from_str(&body).unwrap();
             let payload = request["data"]["payload"].as_str().unwrap().to_string();
-            if hex::decode(&payload[2..]).unwrap() == b"crash" {
-                std::process::exit(3);
+            match &hex::decode(&payload[2..]).unwrap()[..] {
+                b"crash" | b"die" => std::process::exit(3),
+                b"hang" => std::future::pending::<()>().await,
+                _ => {}
             }
             http("POST", &format!("{url}/report"), Some(serde_json::json!({"payload": payload}).to_string())).await;
         }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use devnode::store::{InputRange, InputRecord, InputStatus, OutputKind, Store, StoreError};
+use devnode::store::{InputRange, InputRecord, InputStatus, L1Origin, OutputKind, Store, StoreError};
 use ledger::Address;
 use rollup::wire::{HexBytes, Output, Voucher};
 
@@ -34,6 +34,7 @@ fn input(index: u64, block: u64) -> InputRecord {
         payload: format!("input {index}").into_bytes(),
         block_number: block,
         timestamp: 1_700_000_000 + index,
+        origin: L1Origin { block_hash: [block as u8; 32], transaction_hash: [index as u8; 32], log_index: index },
     }
 }
 
@@ -62,7 +63,7 @@ fn round_trip_through_a_file_survives_reopening() {
     {
         let store = Store::open(&db.0).unwrap();
         assert_eq!(store.input_count().unwrap(), 0);
-        assert_eq!(store.last_block().unwrap(), None);
+        assert_eq!(store.last_input().unwrap(), None);
         assert_eq!(store.next_unprocessed().unwrap(), None);
         for (i, block) in [(0, 10), (1, 12), (2, 12)] {
             store.add_input(&input(i, block)).unwrap();
@@ -77,7 +78,7 @@ fn round_trip_through_a_file_survives_reopening() {
     let store = Store::open(&db.0).unwrap();
     assert_eq!(store.input_count().unwrap(), 3);
     assert_eq!(store.processed_count().unwrap(), 2);
-    assert_eq!(store.last_block().unwrap(), Some(12));
+    assert_eq!(store.last_input().unwrap(), Some(input(2, 12)));
     assert_eq!(store.next_unprocessed().unwrap(), Some(input(2, 12)));
     let processed = store.processed().unwrap();
     assert_eq!(
@@ -118,12 +119,70 @@ fn add_input_is_idempotent_and_refuses_conflicts() {
 }
 
 #[test]
-fn next_unprocessed_follows_index_order_not_arrival() {
+fn inputs_are_stored_in_order_without_gaps() {
     let store = Store::open_in_memory().unwrap();
-    for i in [3, 1, 2, 0] {
+    assert!(matches!(store.add_input(&input(1, 100)), Err(StoreError::OutOfOrder { index: 1, expected: 0 })));
+    store.add_input(&input(0, 100)).unwrap();
+    assert!(matches!(store.add_input(&input(2, 100)), Err(StoreError::OutOfOrder { index: 2, expected: 1 })));
+    assert_eq!(store.input_count().unwrap(), 1);
+}
+
+#[test]
+fn truncate_forgets_inputs_from_an_index_on_with_their_outputs() {
+    let store = Store::open_in_memory().unwrap();
+    for i in 0..4 {
         store.add_input(&input(i, 100 + i)).unwrap();
     }
-    assert_eq!(store.last_block().unwrap(), Some(103));
+    store.complete(0, InputStatus::Accepted, None, &accepted_outputs()).unwrap();
+    store.complete(1, InputStatus::Accepted, None, &[Output::Notice(b"one".to_vec())]).unwrap();
+    store.complete(2, InputStatus::Rejected, None, &[Output::Report(b"two".to_vec())]).unwrap();
+    assert_eq!(store.truncate(1).unwrap(), 3);
+    assert_eq!(store.input_count().unwrap(), 1);
+    assert_eq!(store.processed_count().unwrap(), 1);
+    assert_eq!(store.last_input().unwrap(), Some(input(0, 100)));
+    assert_eq!(store.count_outputs(OutputKind::Notice, None).unwrap(), 2);
+    assert_eq!(store.count_outputs(OutputKind::Report, None).unwrap(), 2);
+    // The indices are free again, for what the new chain has there.
+    let mut other = input(1, 200);
+    other.payload = b"the new chain's input 1".to_vec();
+    store.add_input(&other).unwrap();
+    assert_eq!(store.next_unprocessed().unwrap(), Some(other));
+    assert_eq!(store.truncate(0).unwrap(), 2);
+    assert_eq!(store.input_count().unwrap(), 0);
+    assert_eq!(store.count_outputs(OutputKind::Notice, None).unwrap(), 0);
+}
+
+#[test]
+fn a_database_of_the_first_layout_is_emptied_to_be_read_from_l1_again() {
+    let db = TempDb::new("layout-1");
+    {
+        let conn = rusqlite::Connection::open(&db.0).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE inputs (idx INTEGER PRIMARY KEY, msg_sender BLOB NOT NULL, payload BLOB NOT NULL,
+                 block_number INTEGER NOT NULL, timestamp INTEGER NOT NULL, status INTEGER NOT NULL,
+                 exception_payload BLOB);
+             CREATE TABLE outputs (input_idx INTEGER NOT NULL, seq INTEGER NOT NULL, kind INTEGER NOT NULL,
+                 kind_idx INTEGER NOT NULL, destination BLOB, value BLOB, payload BLOB NOT NULL);
+             INSERT INTO inputs VALUES (0, x'1111111111111111111111111111111111111111', x'00', 5, 6, 1, NULL);
+             INSERT INTO outputs VALUES (0, 0, 0, 0, NULL, NULL, x'01');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let store = Store::open(&db.0).unwrap();
+    assert_eq!(store.input_count().unwrap(), 0);
+    assert_eq!(store.count_outputs(OutputKind::Notice, None).unwrap(), 0);
+    store.add_input(&input(0, 5)).unwrap();
+    assert_eq!(store.input(0).unwrap(), Some((input(0, 5), InputStatus::Unprocessed)));
+}
+
+#[test]
+fn next_unprocessed_follows_index_order() {
+    let store = Store::open_in_memory().unwrap();
+    for i in [0, 1, 2, 3] {
+        store.add_input(&input(i, 100 + i)).unwrap();
+    }
+    assert_eq!(store.last_input().unwrap(), Some(input(3, 103)));
     let mut order = Vec::new();
     while let Some(next) = store.next_unprocessed().unwrap() {
         order.push(next.index);
@@ -191,5 +250,5 @@ fn a_database_of_another_layout_is_refused() {
     bytes[60..64].copy_from_slice(&99u32.to_be_bytes());
     std::fs::write(&db.0, bytes).unwrap();
     let err = Store::open(&db.0).unwrap_err();
-    assert!(matches!(err, StoreError::Version { found: 99, expected: 1 }), "{err}");
+    assert!(matches!(err, StoreError::Version { found: 99, expected: 2 }), "{err}");
 }
