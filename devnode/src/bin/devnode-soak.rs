@@ -321,6 +321,12 @@ async fn start_node(spec: &NodeSpec, run: u64) -> Result<NodeProc, String> {
             if let Some(f) = file.as_mut() {
                 let _ = writeln!(f, "{line}");
             }
+            if let Some(why) = line.trim().strip_prefix("devnode FAILED:") {
+                if let Some(tx) = ready_tx.take() {
+                    let _ = tx.send(Err(why.trim().to_owned()));
+                }
+                continue;
+            }
             if line.trim() == "devnode ready" {
                 in_block = true;
                 continue;
@@ -333,7 +339,7 @@ async fn start_node(spec: &NodeSpec, run: u64) -> Result<NodeProc, String> {
             inspect = inspect.or_else(|| labelled(&line, "inspect"));
             if let (Some(rpc), Some(graphql), Some(inspect)) = (&rpc, &graphql, &inspect) {
                 if let Some(tx) = ready_tx.take() {
-                    let _ = tx.send(Urls { rpc: rpc.clone(), graphql: graphql.clone(), inspect: inspect.clone() });
+                    let _ = tx.send(Ok(Urls { rpc: rpc.clone(), graphql: graphql.clone(), inspect: inspect.clone() }));
                 }
                 in_block = false;
             }
@@ -349,7 +355,12 @@ async fn start_node(spec: &NodeSpec, run: u64) -> Result<NodeProc, String> {
     };
     tokio::select! {
         urls = ready_rx => match urls {
-            Ok(urls) => Ok(NodeProc { child, pid, urls, stderr_log }),
+            Ok(Ok(urls)) => Ok(NodeProc { child, pid, urls, stderr_log }),
+            Ok(Err(why)) => {
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+                Err(failed(format!("printed \"devnode FAILED: {why}\""), &stderr_log))
+            }
             Err(_) => {
                 let status = child.wait().await.map(|s| s.to_string()).unwrap_or_default();
                 Err(failed(format!("closed its stdout before \"devnode ready\" ({status})"), &stderr_log))
