@@ -129,6 +129,8 @@ impl Prng {
 struct Figures {
     seed: u64,
     restarts: u64,
+    /// Of `restarts`, kills of a node that was not ready yet.
+    restarts_while_starting: u64,
     backend_kills: u64,
     /// Inputs whose transaction got a receipt with an `InputAdded`.
     sent: u64,
@@ -171,6 +173,7 @@ fn print_table(f: &Figures) {
     let rows: Vec<(&str, String)> = vec![
         ("seed", f.seed.to_string()),
         ("node restarts (kill -9)", f.restarts.to_string()),
+        ("  of which while starting", f.restarts_while_starting.to_string()),
         ("backend kills (kill -9)", f.backend_kills.to_string()),
         ("inputs sent on L1 (receipts)", f.sent.to_string()),
         ("inputs on L1 at the end", f.on_l1.to_string()),
@@ -295,7 +298,9 @@ fn labelled(line: &str, label: &str) -> Option<String> {
     rest.split_whitespace().next().map(str::to_owned)
 }
 
-async fn start_node(spec: &NodeSpec, run: u64) -> Result<NodeProc, String> {
+/// Starts a node and waits for its readiness block. With `kill_at`, kills it that long after the
+/// start if it is not ready by then, and returns `None`.
+async fn start_node(spec: &NodeSpec, run: u64, kill_at: Option<Duration>) -> Result<Option<NodeProc>, String> {
     let stderr_log = spec.logs.join(format!("{}-{run:03}.stderr.log", spec.name));
     let stdout_log = spec.logs.join(format!("{}-{run:03}.stdout.log", spec.name));
     let err_file = std::fs::File::create(&stderr_log).map_err(|e| format!("{}: {e}", stderr_log.display()))?;
@@ -355,7 +360,7 @@ async fn start_node(spec: &NodeSpec, run: u64) -> Result<NodeProc, String> {
     };
     tokio::select! {
         urls = ready_rx => match urls {
-            Ok(Ok(urls)) => Ok(NodeProc { child, pid, urls, stderr_log }),
+            Ok(Ok(urls)) => Ok(Some(NodeProc { child, pid, urls, stderr_log })),
             Ok(Err(why)) => {
                 let _ = child.start_kill();
                 let _ = child.wait().await;
@@ -369,6 +374,11 @@ async fn start_node(spec: &NodeSpec, run: u64) -> Result<NodeProc, String> {
         status = child.wait() => {
             let status = status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string());
             Err(failed(format!("exited before \"devnode ready\" ({status})"), &stderr_log))
+        }
+        () = tokio::time::sleep(kill_at.unwrap_or_default()), if kill_at.is_some() => {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            Ok(None)
         }
         () = tokio::time::sleep(READY_TIMEOUT) => {
             let _ = child.start_kill();
@@ -934,6 +944,8 @@ fn schedule(prng: &mut Prng, count: u64, n: u64) -> Vec<u64> {
 }
 
 struct Soak {
+    /// Delays and kills while starting; the input stream has its own generator.
+    timing: Prng,
     spec: NodeSpec,
     backend: PathBuf,
     node: NodeProc,
@@ -942,12 +954,21 @@ struct Soak {
 }
 
 impl Soak {
-    /// Restarts the node after it went (killed or by itself): waits for its children first.
+    /// Restarts the node after it went (killed or by itself): waits for its children first. Now
+    /// and then the new node is killed again while it starts (loading anvil's state, deploying,
+    /// replaying), and started once more.
     async fn restart(&mut self) -> Result<(), String> {
-        self.figures.left_behind += wait_children_gone(&self.spec.marker).await;
-        self.runs += 1;
-        self.node = start_node(&self.spec, self.runs).await?;
-        Ok(())
+        loop {
+            self.figures.left_behind += wait_children_gone(&self.spec.marker).await;
+            self.runs += 1;
+            let kill_at = self.timing.percent(15).then(|| Duration::from_millis(100 + self.timing.below(1400)));
+            if let Some(node) = start_node(&self.spec, self.runs, kill_at).await? {
+                self.node = node;
+                return Ok(());
+            }
+            self.figures.restarts += 1;
+            self.figures.restarts_while_starting += 1;
+        }
     }
 
     async fn kill_node(&mut self, delay: Duration) -> Result<(), String> {
@@ -1022,7 +1043,7 @@ async fn soak(args: Args) -> Result<Figures, String> {
         marker: marker("soak"),
         logs: dir.join("logs"),
     };
-    let node = start_node(&spec, 0).await?;
+    let node = start_node(&spec, 0, None).await?.ok_or("the node was not started")?;
     let rpc = Rpc::new(&node.urls.rpc).map_err(|e| e.to_string())?;
     let (app, app_block) = application(&soak_deployments)?;
     let rollups = RollupsV1::canonical();
@@ -1030,11 +1051,13 @@ async fn soak(args: Args) -> Result<Figures, String> {
     if accounts.len() < 4 {
         return Err(format!("the devnet has {} unlocked accounts; 4 are needed", accounts.len()));
     }
+    let mut timing = Prng(args.seed ^ 0x5eed_c1ab_0f00_d5e7);
     let mut run = Soak {
         spec,
         backend: backend.clone(),
         node,
         runs: 0,
+        timing: Prng(timing.next()),
         figures: Figures { seed: args.seed, ..Figures::default() },
     };
 
@@ -1046,7 +1069,6 @@ async fn soak(args: Args) -> Result<Figures, String> {
         seq: 0,
         mines: 0,
     };
-    let mut timing = Prng(args.seed ^ 0x5eed_c1ab_0f00_d5e7);
     let node_kills = schedule(&mut timing, args.restarts, args.inputs);
     let backend_kills = schedule(&mut timing, args.backend_kills, args.inputs);
     let (mut next_node_kill, mut next_backend_kill) = (0, 0);
@@ -1118,7 +1140,7 @@ async fn soak(args: Args) -> Result<Figures, String> {
         marker: marker("reference"),
         logs: dir.join("logs"),
     };
-    let mut reference = start_node(&ref_spec, 0).await?;
+    let mut reference = start_node(&ref_spec, 0, None).await?.ok_or("the reference node was not started")?;
     eprintln!("devnode-soak: waiting for the reference node");
     wait_caught_up("reference", &reference.urls.graphql, on_l1).await;
 
