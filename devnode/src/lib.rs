@@ -9,4 +9,5 @@ pub mod inspect;
 pub mod l1;
 pub mod node;
 pub mod rollup_api;
+pub mod settle;
 pub mod store;
