@@ -1257,3 +1257,55 @@ async fn compare(
     f.roots_equal = !f.soak_root.is_empty() && f.soak_root == f.reference_root;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_schedule_puts_one_point_in_each_stretch() {
+        let mut prng = Prng(5);
+        let points = schedule(&mut prng, 10, 80);
+        assert_eq!(points.len(), 10);
+        for (i, p) in points.iter().enumerate() {
+            let i = i as u64;
+            assert!((i * 8 + 1..=i * 8 + 8).contains(p), "point {i} is {p}");
+        }
+        // More kills than inputs: every input gets at least one, in order.
+        let points = schedule(&mut prng, 7, 3);
+        assert_eq!(points.len(), 7);
+        assert!(points.windows(2).all(|w| w[0] <= w[1]) && points.iter().all(|p| (1..=3).contains(p)), "{points:?}");
+    }
+
+    #[test]
+    fn the_stream_depends_on_the_seed_only() {
+        let stream = |seed| {
+            let users = (1..=5).map(Address::from_low_u64_be).collect();
+            let mut s = Stream {
+                prng: Prng(seed),
+                users,
+                rollups: RollupsV1::canonical(),
+                app: Address::zero(),
+                seq: 0,
+                mines: 0,
+            };
+            (0..200).flat_map(|_| s.next_group(4)).map(|tx| (tx.from, tx.to, tx.data, tx.value)).collect::<Vec<_>>()
+        };
+        assert_eq!(stream(1), stream(1));
+        assert_ne!(stream(1), stream(2));
+        // Every transaction carries a distinct input, so a doubled one is recognised by content.
+        let txs = stream(1);
+        let distinct: std::collections::HashSet<_> = txs.iter().map(|(_, _, data, value)| (data, value)).collect();
+        assert_eq!(distinct.len(), txs.len());
+    }
+
+    #[test]
+    fn the_readiness_block_is_read_by_its_labels() {
+        let block = "devnode ready\n  L1 RPC       http://127.0.0.1:8545\n  GraphQL      http://127.0.0.1:4000/graphql\n  inspect      http://127.0.0.1:5005/inspect\n  rollup API   http://127.0.0.1:5004 (private)";
+        let find = |label| block.lines().find_map(|l| labelled(l, label));
+        assert_eq!(find("L1 RPC").as_deref(), Some("http://127.0.0.1:8545"));
+        assert_eq!(find("GraphQL").as_deref(), Some("http://127.0.0.1:4000/graphql"));
+        assert_eq!(find("inspect").as_deref(), Some("http://127.0.0.1:5005/inspect"));
+        assert_eq!(labelled("  inspectors   x", "inspect"), None);
+    }
+}
