@@ -4,4 +4,5 @@
 mod graphql;
 mod l1;
 mod node;
+mod owner;
 mod store;
