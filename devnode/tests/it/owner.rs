@@ -1,13 +1,14 @@
-//! Process ownership: the data directory's lock, leftover children of a killed node, and
-//! children that die with their parent.
+//! Process ownership: the data directory's lock, leftover children of a killed node, children
+//! that die with their parent, and anvil's chain surviving stops and kills.
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use devnode::l1::{Anvil, AnvilConfig, NodeModules, TxRequest, DEVNET_ACCOUNT_0, H256, U256};
 use devnode::owner::{own, DataDir};
 
 const HELPER_ENV: &str = "DEVNODE_OWN_HELPER";
@@ -175,4 +176,108 @@ fn an_owned_child_dies_with_its_parent() {
     helper.kill().unwrap(); // SIGKILL: no chance to clean up.
     helper.wait().unwrap();
     assert!(wait_until_exited(pid), "the owned child {pid} outlived its parent");
+}
+
+fn node_modules() -> NodeModules {
+    let nm = NodeModules::in_source_tree();
+    if let Err(e) = nm.check() {
+        panic!("the anvil tests need the pinned npm packages: {e}");
+    }
+    nm
+}
+
+fn anvil_config(state: &Path) -> AnvilConfig {
+    let mut config = AnvilConfig::new(node_modules(), 0);
+    config.state_file = Some(state.to_owned());
+    config
+}
+
+async fn transfer(anvil: &Anvil) -> (H256, u64, H256) {
+    let tx = TxRequest {
+        from: DEVNET_ACCOUNT_0,
+        to: Some(devnode::l1::Address::repeat_byte(0x42)),
+        data: Vec::new(),
+        value: U256::from(1),
+    };
+    let receipt = anvil.rpc().transact(&tx, "a transfer").await.unwrap();
+    (receipt.transaction_hash, receipt.block_number, receipt.block_hash)
+}
+
+#[tokio::test]
+async fn anvil_s_chain_survives_a_stop_right_after_a_transaction() {
+    let dir = scratch_dir("anvil-stop");
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("anvil-state.json");
+    let anvil = Anvil::start(&anvil_config(&state)).await.unwrap();
+    assert_ne!(anvil.pid(), 0);
+    let (hash, number, block_hash) = transfer(&anvil).await;
+    anvil.stop().await; // At once: well within the saving interval.
+
+    let anvil = Anvil::start(&anvil_config(&state)).await.unwrap();
+    let rpc = anvil.rpc();
+    assert_eq!(rpc.block_number().await.unwrap(), number);
+    let receipt = rpc.wait_receipt(hash, "the transfer after a restart").await.unwrap();
+    assert_eq!((receipt.block_number, receipt.block_hash), (number, block_hash));
+    // And the restarted chain goes on from there.
+    let (_, next, _) = transfer(&anvil).await;
+    assert_eq!(next, number + 1);
+    anvil.stop().await;
+    assert!(!dir.join("anvil-state.json.tmp").exists(), "no temporary file is left behind");
+}
+
+#[tokio::test]
+async fn anvil_s_chain_is_saved_while_it_runs_and_survives_a_kill() {
+    let dir = scratch_dir("anvil-kill");
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("anvil-state.json");
+    let mut anvil = Anvil::start(&anvil_config(&state)).await.unwrap();
+    let (hash, number, block_hash) = transfer(&anvil).await;
+    // The periodic save (every second when the chain changed) writes the file without a stop.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !state.exists() {
+        assert!(Instant::now() < deadline, "the chain was not saved within 10 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Killed, as by a crash: no final save.
+    kill_9(anvil.pid());
+    let status = tokio::time::timeout(Duration::from_secs(10), anvil.exited()).await.unwrap().unwrap();
+    assert_eq!(status.signal(), Some(libc::SIGKILL));
+    drop(anvil);
+
+    let anvil = Anvil::start(&anvil_config(&state)).await.unwrap();
+    let receipt = anvil.rpc().wait_receipt(hash, "the transfer after a kill").await.unwrap();
+    assert_eq!((receipt.block_number, receipt.block_hash), (number, block_hash));
+    anvil.stop().await;
+}
+
+fn kill_9(pid: u32) {
+    let status = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn a_truncated_state_file_is_named_with_a_way_out() {
+    let dir = scratch_dir("anvil-truncated");
+    std::fs::create_dir_all(&dir).unwrap();
+    let state = dir.join("anvil-state.json");
+    let anvil = Anvil::start(&anvil_config(&state)).await.unwrap();
+    transfer(&anvil).await;
+    anvil.stop().await;
+    let full = std::fs::read(&state).unwrap();
+    std::fs::write(&state, &full[..full.len() / 2]).unwrap();
+
+    let error = Anvil::start(&anvil_config(&state)).await.unwrap_err().to_string();
+    assert!(error.contains(&state.display().to_string()), "{error}");
+    assert!(error.contains("move it away"), "{error}");
+    assert!(error.contains("EOF while parsing"), "anvil's own reason is quoted: {error}");
+    assert!(!error.contains("is the port taken"), "{error}");
+}
+
+#[tokio::test]
+async fn a_taken_anvil_port_names_the_port_and_the_flag() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let error = Anvil::start(&AnvilConfig::new(node_modules(), port)).await.unwrap_err().to_string();
+    assert!(error.contains(&format!("port {port}")), "{error}");
+    assert!(error.contains("--anvil-port"), "{error}");
 }
