@@ -178,17 +178,24 @@ impl Anvil {
 
     /// Saves the chain completely (when there is a state file), then stops anvil and waits for it
     /// to exit. A failed save is logged: anvil is stopped anyway, and the file keeps the last
-    /// complete save. Call [`Anvil::save_state`] first to handle the error.
-    pub async fn stop(mut self) {
+    /// complete save. [`Anvil::try_stop`] returns that error instead.
+    pub async fn stop(self) {
+        if let Err(e) = self.try_stop().await {
+            tracing::error!("cannot save anvil's chain before stopping it: {e}");
+        }
+    }
+
+    /// As [`Anvil::stop`], returning the error of the final save (anvil is stopped either way).
+    pub async fn try_stop(mut self) -> Result<(), L1Error> {
+        let mut saved = Ok(());
         if let Some(mut saving) = self.saving.take() {
             // Let a save in progress finish, so that the last write is the final one.
             let _ = saving.stop.send(true);
             let _ = (&mut saving.task).await;
-            if let Err(e) = saving.saver.save(true).await {
-                tracing::error!("cannot save anvil's chain before stopping it: {e}");
-            }
+            saved = saving.saver.save(true).await;
         }
         let _ = self.child.kill().await;
+        saved
     }
 }
 
