@@ -97,6 +97,30 @@ fn a_leftover_child_of_a_killed_node_is_stopped() {
 }
 
 #[test]
+fn a_leftover_s_process_group_is_stopped_with_it() {
+    use std::os::unix::process::CommandExt;
+    let dir = scratch_dir("group");
+    // A leader that started a child of its own, as a runner or a shell would.
+    let mut leader = std::process::Command::new("sh")
+        .args(["-c", "sleep 60 & echo $!; wait"])
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(leader.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let grandchild: u32 = line.trim().parse().unwrap();
+    assert!(!has_exited(grandchild));
+    let data = DataDir::acquire(&dir).unwrap();
+    data.record_child("backend", leader.id()).unwrap();
+    drop(data);
+    let _data = DataDir::acquire(&dir).unwrap();
+    assert_eq!(leader.wait().unwrap().signal(), Some(libc::SIGKILL));
+    assert!(wait_until_exited(grandchild), "the leader's own child {grandchild} is stopped too");
+}
+
+#[test]
 fn a_forgotten_child_is_left_alone() {
     let dir = scratch_dir("forget");
     let mut child = sleeper();
@@ -253,6 +277,24 @@ async fn anvil_s_chain_is_saved_while_it_runs_and_survives_a_kill() {
 fn kill_9(pid: u32) {
     let status = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
     assert!(status.success());
+}
+
+#[tokio::test]
+async fn a_leftover_anvil_of_a_killed_node_is_stopped_and_its_port_is_free_again() {
+    let dir = scratch_dir("anvil-leftover");
+    let data = DataDir::acquire(&dir).unwrap();
+    let anvil = Anvil::start(&AnvilConfig::new(node_modules(), 0)).await.unwrap();
+    let (pid, port) = (anvil.pid(), anvil.port());
+    data.record_child("anvil", pid).unwrap();
+    // The node dies without stopping anvil, and (in this test process) without the death signal.
+    std::mem::forget(anvil);
+    drop(data);
+
+    let _data = tokio::task::spawn_blocking(move || DataDir::acquire(&dir)).await.unwrap().unwrap();
+    assert!(has_exited(pid), "the leftover anvil {pid} is gone");
+    let anvil = Anvil::start(&AnvilConfig::new(node_modules(), port)).await.unwrap();
+    assert_eq!(anvil.port(), port);
+    anvil.stop().await;
 }
 
 #[tokio::test]
