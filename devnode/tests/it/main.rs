@@ -5,5 +5,6 @@ mod follow;
 mod graphql;
 mod l1;
 mod node;
+mod owner;
 mod soak;
 mod store;
