@@ -150,6 +150,9 @@ struct Figures {
     /// Times the node stopped without being killed.
     unplanned_exits: u64,
     roots_equal: bool,
+    /// Claims the soaked node made, and how many of them the reference (a validator) checked.
+    claims: Option<(u64, u64)>,
+    claim_disagreements: u64,
     soak_root: String,
     reference_root: String,
 }
@@ -164,6 +167,7 @@ impl Figures {
             && self.unplanned_exits == 0
             && self.unknown_on_l1 == 0
             && self.roots_equal
+            && self.claim_disagreements == 0
     }
 }
 
@@ -187,6 +191,9 @@ fn print_table(f: &Figures) {
         ("children left after a kill", f.left_behind.to_string()),
         ("node stopped by itself", f.unplanned_exits.to_string()),
         ("state roots equal", yes_no(f.roots_equal).to_string()),
+        ("claims made by the soaked node", f.claims.map_or("n/a".into(), |c| c.0.to_string())),
+        ("  of which checked by the reference", f.claims.map_or("n/a".into(), |c| c.1.to_string())),
+        ("claim disagreements", f.claim_disagreements.to_string()),
     ];
     println!("devnode soak");
     for (label, value) in rows {
@@ -628,6 +635,31 @@ async fn wait_caught_up(name: &str, url: &str, count: u64) -> bool {
     }
 }
 
+/// The node's readiness answer (`/healthz` beside `/graphql`): its phase, a failure's reason, and
+/// settlement; `None` from a node without one.
+async fn health(graphql_url: &str) -> Option<Value> {
+    let url = graphql_url.replace("/graphql", "/healthz");
+    let (_, body) = http("GET", &url, None).await.ok()?;
+    serde_json::from_str(&body).ok()
+}
+
+/// Waits until the reference (a validator) has checked as many claims as the soaked node made,
+/// or found a disagreement; gives up after STALL_TIMEOUT. Returns `(claims made, agreed,
+/// disagreement)`, or `None` when the nodes do not report settlement.
+async fn wait_claims_checked(soak: &Urls, reference: &Urls) -> Option<(u64, u64, Option<String>)> {
+    let deadline = Instant::now() + STALL_TIMEOUT;
+    loop {
+        let made = health(&soak.graphql).await?["settlement"]["claims"].as_u64()?;
+        let checked = health(&reference.graphql).await?["settlement"].clone();
+        let agreed = checked["agreed"].as_u64()?;
+        let disagreement = checked["disagreement"].as_str().map(str::to_owned);
+        if agreed >= made || disagreement.is_some() || Instant::now() >= deadline {
+            return Some((made, agreed, disagreement));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// The ledger's `info` report, through inspect.
 async fn ledger_info(inspect_url: &str) -> Result<Value, String> {
     let url = format!("{inspect_url}/info");
@@ -944,6 +976,8 @@ fn schedule(prng: &mut Prng, count: u64, n: u64) -> Vec<u64> {
 }
 
 struct Soak {
+    /// The soaked node's data directory (anvil's state file).
+    data_dir: PathBuf,
     /// Delays and kills while starting; the input stream has its own generator.
     timing: Prng,
     spec: NodeSpec,
@@ -971,7 +1005,21 @@ impl Soak {
         }
     }
 
-    async fn kill_node(&mut self, delay: Duration) -> Result<(), String> {
+    /// Kills the node after `delay`; half of the time only once the chain has been saved since
+    /// `last_sent` (anvil's state file replaced), so that L1 keeps the inputs sent so far. The other
+    /// kills may take anvil's last second with them: L1 itself then drops those inputs.
+    async fn kill_node(&mut self, delay: Duration, last_sent: Option<std::time::SystemTime>) -> Result<(), String> {
+        if let (true, Some(sent)) = (self.timing.percent(50), last_sent) {
+            let state = self.data_dir.join("anvil-state.json");
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while std::fs::metadata(&state).and_then(|m| m.modified()).map_or(true, |saved| saved <= sent) {
+                if Instant::now() >= deadline {
+                    eprintln!("devnode-soak: {} was not replaced within 5 s of an input", state.display());
+                    break;
+                }
+                tokio::time::sleep(POLL).await;
+            }
+        }
         tokio::time::sleep(delay).await;
         if self.check_exited() {
             return self.restart().await;
@@ -1053,6 +1101,7 @@ async fn soak(args: Args) -> Result<Figures, String> {
     }
     let mut timing = Prng(args.seed ^ 0x5eed_c1ab_0f00_d5e7);
     let mut run = Soak {
+        data_dir: dir.join("soak-data"),
         spec,
         backend: backend.clone(),
         node,
@@ -1074,6 +1123,7 @@ async fn soak(args: Args) -> Result<Figures, String> {
     let (mut next_node_kill, mut next_backend_kill) = (0, 0);
     let mut sent: Vec<L1Input> = Vec::new();
     let mut attempted = 0u64;
+    let mut last_sent = None;
     let mut first = true;
     while attempted < args.inputs {
         if run.check_exited() {
@@ -1083,6 +1133,9 @@ async fn soak(args: Args) -> Result<Figures, String> {
         first = false;
         attempted += group.len() as u64;
         let (added_inputs, error) = send_group(&rpc, &group, &rollups, app).await;
+        if !added_inputs.is_empty() {
+            last_sent = Some(std::time::SystemTime::now());
+        }
         sent.extend(added_inputs);
         if let Some(e) = error {
             eprintln!("devnode-soak: sending inputs: {e}");
@@ -1103,7 +1156,7 @@ async fn soak(args: Args) -> Result<Figures, String> {
                 }
                 (Some(_), _) => {
                     next_node_kill += 1;
-                    run.kill_node(delay).await?;
+                    run.kill_node(delay, last_sent).await?;
                     eprintln!("devnode-soak: {attempted}/{} inputs, {} restarts", args.inputs, run.figures.restarts);
                 }
                 (None, Some(_)) => {
@@ -1132,7 +1185,8 @@ async fn soak(args: Args) -> Result<Figures, String> {
     // The reference: a fresh node reading the same chain, uninterrupted.
     let ref_deployments = dir.join("reference-deployments");
     let mut ref_args = node_args(&dir.join("reference-data"), &ref_deployments, &node_modules, &backend)?;
-    ref_args.extend(["--rpc-url".into(), run.node.urls.rpc.clone().into()]);
+    // A validator: it submits no claims of its own and checks those of the soaked node.
+    ref_args.extend(["--rpc-url".into(), run.node.urls.rpc.clone().into(), "--validate".into()]);
     let ref_spec = NodeSpec {
         name: "reference",
         program: devnode,
@@ -1144,6 +1198,21 @@ async fn soak(args: Args) -> Result<Figures, String> {
     eprintln!("devnode-soak: waiting for the reference node");
     wait_caught_up("reference", &reference.urls.graphql, on_l1).await;
 
+    for (name, urls) in [("soaked", &run.node.urls), ("reference", &reference.urls)] {
+        if let Some(h) = health(&urls.graphql).await {
+            eprintln!("devnode-soak: the {name} node's health: {h}");
+        }
+    }
+    match wait_claims_checked(&run.node.urls, &reference.urls).await {
+        Some((made, agreed, disagreement)) => {
+            run.figures.claims = Some((made, agreed));
+            if let Some(d) = disagreement {
+                eprintln!("devnode-soak: the reference node disagrees with a claim of the soaked node: {d}");
+                run.figures.claim_disagreements = 1;
+            }
+        }
+        None => eprintln!("devnode-soak: the nodes report no settlement (no readiness endpoint): claims not compared"),
+    }
     compare(&mut run.figures, &sent, &chain, &run.node.urls, &reference.urls).await?;
     reference.stop().await;
     run.node.stop().await;
