@@ -132,6 +132,8 @@ struct Figures {
     /// Of `restarts`, kills of a node that was not ready yet.
     restarts_while_starting: u64,
     backend_kills: u64,
+    /// Of `backend_kills`, those made while the node had inputs to process.
+    backend_kills_processing: u64,
     /// Inputs whose transaction got a receipt with an `InputAdded`.
     sent: u64,
     on_l1: u64,
@@ -179,6 +181,7 @@ fn print_table(f: &Figures) {
         ("node restarts (kill -9)", f.restarts.to_string()),
         ("  of which while starting", f.restarts_while_starting.to_string()),
         ("backend kills (kill -9)", f.backend_kills.to_string()),
+        ("  of which with inputs to process", f.backend_kills_processing.to_string()),
         ("inputs sent on L1 (receipts)", f.sent.to_string()),
         ("inputs on L1 at the end", f.on_l1.to_string()),
         ("dropped by L1 itself", f.dropped_by_l1.to_string()),
@@ -192,7 +195,7 @@ fn print_table(f: &Figures) {
         ("node stopped by itself", f.unplanned_exits.to_string()),
         ("state roots equal", yes_no(f.roots_equal).to_string()),
         ("claims made by the soaked node", f.claims.map_or("n/a".into(), |c| c.0.to_string())),
-        ("  of which checked by the reference", f.claims.map_or("n/a".into(), |c| c.1.to_string())),
+        ("  checked by the reference", f.claims.map_or("n/a".into(), |c| c.1.to_string())),
         ("claim disagreements", f.claim_disagreements.to_string()),
     ];
     println!("devnode soak");
@@ -995,7 +998,7 @@ impl Soak {
         loop {
             self.figures.left_behind += wait_children_gone(&self.spec.marker).await;
             self.runs += 1;
-            let kill_at = self.timing.percent(15).then(|| Duration::from_millis(100 + self.timing.below(1400)));
+            let kill_at = self.timing.percent(15).then(|| Duration::from_millis(20 + self.timing.below(300)));
             if let Some(node) = start_node(&self.spec, self.runs, kill_at).await? {
                 self.node = node;
                 return Ok(());
@@ -1029,12 +1032,26 @@ impl Soak {
         self.restart().await
     }
 
-    async fn kill_backend(&mut self, delay: Duration) -> Result<(), String> {
-        tokio::time::sleep(delay).await;
-        match find_backend(self.node.pid, &self.spec.marker, &self.backend).await {
+    /// Kills the backend after `delay`; half of the time instead as soon as the node has stored
+    /// the last input sent (`last_index`), so that the kill is likely to land while the backend
+    /// processes it.
+    async fn kill_backend(&mut self, delay: Duration, last_index: Option<u64>) -> Result<(), String> {
+        let backend = find_backend(self.node.pid, &self.spec.marker, &self.backend).await;
+        match (self.timing.percent(50), last_index) {
+            (true, Some(index)) => {
+                let query = format!("{{ input(index: {index}) {{ status }} }}");
+                let deadline = Instant::now() + Duration::from_secs(5);
+                while graphql(&self.node.urls.graphql, &query, json!({})).await.is_err() && Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+            _ => tokio::time::sleep(delay).await,
+        }
+        match backend {
             Some(pid) => {
                 kill9(pid);
                 self.figures.backend_kills += 1;
+                self.figures.backend_kills_processing += u64::from(self.node_is_processing().await);
             }
             None => eprintln!("devnode-soak: no backend found under node pid {} to kill", self.node.pid),
         }
@@ -1042,6 +1059,11 @@ impl Soak {
             self.restart().await?;
         }
         Ok(())
+    }
+
+    /// Whether the node has an input not yet processed (its backend was likely busy).
+    async fn node_is_processing(&self) -> bool {
+        matches!(progress(&self.node.urls.graphql).await, Ok((total, processed)) if processed < total)
     }
 
     /// Counts and reports a node that stopped without being killed.
@@ -1152,7 +1174,7 @@ async fn soak(args: Args) -> Result<Figures, String> {
             match (node_due, backend_due) {
                 (Some(n), Some(b)) if b < n => {
                     next_backend_kill += 1;
-                    run.kill_backend(delay).await?;
+                    run.kill_backend(delay, sent.last().map(|i| i.index)).await?;
                 }
                 (Some(_), _) => {
                     next_node_kill += 1;
@@ -1161,7 +1183,7 @@ async fn soak(args: Args) -> Result<Figures, String> {
                 }
                 (None, Some(_)) => {
                     next_backend_kill += 1;
-                    run.kill_backend(delay).await?;
+                    run.kill_backend(delay, sent.last().map(|i| i.index)).await?;
                 }
                 (None, None) => break,
             }
