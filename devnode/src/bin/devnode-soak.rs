@@ -134,6 +134,12 @@ struct Figures {
     backend_kills: u64,
     /// Of `backend_kills`, those made while the node had inputs to process.
     backend_kills_processing: u64,
+    /// Clean stops (SIGINT) and restarts, besides the kills.
+    clean_stops: u64,
+    /// Clean stops that needed SIGKILL after STOP_TIMEOUT.
+    clean_stop_timeouts: u64,
+    /// Inputs L1 had before a clean stop and not after the restart.
+    dropped_after_clean_stop: u64,
     /// Inputs whose transaction got a receipt with an `InputAdded`.
     sent: u64,
     on_l1: u64,
@@ -170,6 +176,8 @@ impl Figures {
             && self.unknown_on_l1 == 0
             && self.roots_equal
             && self.claim_disagreements == 0
+            && self.clean_stop_timeouts == 0
+            && self.dropped_after_clean_stop == 0
     }
 }
 
@@ -182,6 +190,9 @@ fn print_table(f: &Figures) {
         ("  of which while starting", f.restarts_while_starting.to_string()),
         ("backend kills (kill -9)", f.backend_kills.to_string()),
         ("  of which with inputs to process", f.backend_kills_processing.to_string()),
+        ("clean stops (SIGINT)", f.clean_stops.to_string()),
+        ("  not stopped in time (killed)", f.clean_stop_timeouts.to_string()),
+        ("  inputs L1 lost in a clean stop", f.dropped_after_clean_stop.to_string()),
         ("inputs sent on L1 (receipts)", f.sent.to_string()),
         ("inputs on L1 at the end", f.on_l1.to_string()),
         ("dropped by L1 itself", f.dropped_by_l1.to_string()),
@@ -404,12 +415,15 @@ impl NodeProc {
         let _ = self.child.wait().await;
     }
 
-    /// SIGINT (the node's clean stop), then SIGKILL after STOP_TIMEOUT.
-    async fn stop(&mut self) {
+    /// SIGINT (the node's clean stop), then SIGKILL after STOP_TIMEOUT. Returns whether the node
+    /// stopped by itself.
+    async fn stop(&mut self) -> bool {
         let _ = std::process::Command::new("kill").args(["-INT", &self.pid.to_string()]).status();
         if tokio::time::timeout(STOP_TIMEOUT, self.child.wait()).await.is_err() {
             self.kill9().await;
+            return false;
         }
+        true
     }
 
     /// `Some(status)` if the node has exited.
@@ -1061,6 +1075,34 @@ impl Soak {
         Ok(())
     }
 
+    /// Stops the node cleanly (SIGINT) after `delay`, as Ctrl-C would, and starts it again: L1
+    /// must keep every input it had (the node saves anvil's chain completely before it exits).
+    async fn clean_restart(
+        &mut self,
+        rpc: &Rpc,
+        rollups: &RollupsV1,
+        app: Address,
+        delay: Duration,
+    ) -> Result<(), String> {
+        tokio::time::sleep(delay).await;
+        if self.check_exited() {
+            return self.restart().await;
+        }
+        let before = number_of_inputs(rpc, rollups, app).await?;
+        self.figures.clean_stops += 1;
+        if !self.node.stop().await {
+            self.figures.clean_stop_timeouts += 1;
+            eprintln!("devnode-soak: the node did not stop within {STOP_TIMEOUT:?} of SIGINT; killed");
+        }
+        self.restart().await?;
+        let after = number_of_inputs(rpc, rollups, app).await?;
+        if after < before {
+            eprintln!("devnode-soak: L1 had {before} inputs before a clean stop of the node and {after} after");
+            self.figures.dropped_after_clean_stop += before - after;
+        }
+        Ok(())
+    }
+
     /// Whether the node has an input not yet processed (its backend was likely busy).
     async fn node_is_processing(&self) -> bool {
         matches!(progress(&self.node.urls.graphql).await, Ok((total, processed)) if processed < total)
@@ -1178,6 +1220,9 @@ async fn soak(args: Args) -> Result<Figures, String> {
                 }
                 (Some(_), _) => {
                     next_node_kill += 1;
+                    if run.timing.percent(20) {
+                        run.clean_restart(&rpc, &rollups, app, delay).await?;
+                    }
                     run.kill_node(delay, last_sent).await?;
                     eprintln!("devnode-soak: {attempted}/{} inputs, {} restarts", args.inputs, run.figures.restarts);
                 }
