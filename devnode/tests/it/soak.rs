@@ -56,6 +56,8 @@ fn the_node_follows_l1_through_kills_of_itself_and_its_backend() {
         "node stopped by itself",
         "on L1, not sent by the soak",
         "claim disagreements",
+        "not stopped in time (killed)",
+        "inputs L1 lost in a clean stop",
     ] {
         assert_eq!(number(label), 0, "{label}; {context}");
     }
