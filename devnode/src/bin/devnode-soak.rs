@@ -1022,20 +1022,25 @@ impl Soak {
         }
     }
 
+    /// Waits (at most 5 s) until the node has replaced anvil's state file after `since`.
+    async fn wait_saved(&self, since: std::time::SystemTime) {
+        let state = self.data_dir.join("anvil-state.json");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while std::fs::metadata(&state).and_then(|m| m.modified()).map_or(true, |saved| saved <= since) {
+            if Instant::now() >= deadline {
+                eprintln!("devnode-soak: {} was not replaced within 5 s of an input", state.display());
+                return;
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// Kills the node after `delay`; half of the time only once the chain has been saved since
     /// `last_sent` (anvil's state file replaced), so that L1 keeps the inputs sent so far. The other
     /// kills may take anvil's last second with them: L1 itself then drops those inputs.
     async fn kill_node(&mut self, delay: Duration, last_sent: Option<std::time::SystemTime>) -> Result<(), String> {
         if let (true, Some(sent)) = (self.timing.percent(50), last_sent) {
-            let state = self.data_dir.join("anvil-state.json");
-            let deadline = Instant::now() + Duration::from_secs(5);
-            while std::fs::metadata(&state).and_then(|m| m.modified()).map_or(true, |saved| saved <= sent) {
-                if Instant::now() >= deadline {
-                    eprintln!("devnode-soak: {} was not replaced within 5 s of an input", state.display());
-                    break;
-                }
-                tokio::time::sleep(POLL).await;
-            }
+            self.wait_saved(sent).await;
         }
         tokio::time::sleep(delay).await;
         if self.check_exited() {
@@ -1188,18 +1193,24 @@ async fn soak(args: Args) -> Result<Figures, String> {
     let mut sent: Vec<L1Input> = Vec::new();
     let mut attempted = 0u64;
     let mut last_sent = None;
-    let mut first = true;
+    // The DAppAddressRelay input comes first, and again if L1 loses it before it was saved.
+    let mut relay = true;
     while attempted < args.inputs {
         if run.check_exited() {
             run.restart().await?;
         }
-        let group = if first { vec![stream.relay(accounts[0])] } else { stream.next_group(args.inputs - attempted) };
-        first = false;
+        let group = if relay { vec![stream.relay(accounts[0])] } else { stream.next_group(args.inputs - attempted) };
         attempted += group.len() as u64;
         let (added_inputs, error) = send_group(&rpc, &group, &rollups, app).await;
         if !added_inputs.is_empty() {
-            last_sent = Some(std::time::SystemTime::now());
+            let now = std::time::SystemTime::now();
+            last_sent = Some(now);
+            if relay {
+                // The dApp's address must stay on L1: withdrawals need it.
+                run.wait_saved(now).await;
+            }
         }
+        relay = false;
         sent.extend(added_inputs);
         if let Some(e) = error {
             eprintln!("devnode-soak: sending inputs: {e}");
@@ -1207,6 +1218,7 @@ async fn soak(args: Args) -> Result<Figures, String> {
                 run.restart().await?;
             }
         }
+        let restarts_before = run.figures.restarts;
         // The kills due by now, in schedule order, each after a random delay so that they land
         // at random points of the node's work (storing, processing, replaying, starting).
         loop {
@@ -1232,6 +1244,9 @@ async fn soak(args: Args) -> Result<Figures, String> {
                 }
                 (None, None) => break,
             }
+        }
+        if run.figures.restarts > restarts_before {
+            relay = number_of_inputs(&rpc, &rollups, app).await? == 0;
         }
     }
     if run.check_exited() {
