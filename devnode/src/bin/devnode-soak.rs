@@ -140,6 +140,9 @@ struct Figures {
     clean_stop_timeouts: u64,
     /// Inputs L1 had before a clean stop and not after the restart.
     dropped_after_clean_stop: u64,
+    /// Inspects sent as the backend was killed, answered with an error status, or not at all.
+    inspects_refused: u64,
+    inspects_unanswered: u64,
     /// Inputs whose transaction got a receipt with an `InputAdded`.
     sent: u64,
     on_l1: u64,
@@ -177,6 +180,7 @@ impl Figures {
             && self.roots_equal
             && self.claim_disagreements == 0
             && self.clean_stop_timeouts == 0
+            && self.inspects_unanswered == 0
             && self.dropped_after_clean_stop == 0
     }
 }
@@ -190,6 +194,8 @@ fn print_table(f: &Figures) {
         ("  of which while starting", f.restarts_while_starting.to_string()),
         ("backend kills (kill -9)", f.backend_kills.to_string()),
         ("  of which with inputs to process", f.backend_kills_processing.to_string()),
+        ("  inspects refused meanwhile", f.inspects_refused.to_string()),
+        ("  inspects unanswered meanwhile", f.inspects_unanswered.to_string()),
         ("clean stops (SIGINT)", f.clean_stops.to_string()),
         ("  not stopped in time (killed)", f.clean_stop_timeouts.to_string()),
         ("  inputs L1 lost in a clean stop", f.dropped_after_clean_stop.to_string()),
@@ -1068,9 +1074,25 @@ impl Soak {
         }
         match backend {
             Some(pid) => {
+                // An inspect sent just before the kill must still be answered.
+                let url = format!("{}/info", self.node.urls.inspect);
+                let probe = tokio::spawn(async move { http("GET", &url, None).await });
+                tokio::task::yield_now().await;
                 kill9(pid);
                 self.figures.backend_kills += 1;
                 self.figures.backend_kills_processing += u64::from(self.node_is_processing().await);
+                match probe.await {
+                    Ok(Ok((200, _))) => {}
+                    Ok(Ok((status, body))) => {
+                        self.figures.inspects_refused += 1;
+                        eprintln!("devnode-soak: an inspect during a backend kill got HTTP {status}: {body}");
+                    }
+                    Ok(Err(e)) => {
+                        self.figures.inspects_unanswered += 1;
+                        eprintln!("devnode-soak: an inspect during a backend kill got no answer: {e}");
+                    }
+                    Err(e) => return Err(format!("the inspect probe failed: {e}")),
+                }
             }
             None => eprintln!("devnode-soak: no backend found under node pid {} to kill", self.node.pid),
         }
