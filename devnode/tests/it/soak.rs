@@ -58,6 +58,7 @@ fn the_node_follows_l1_through_kills_of_itself_and_its_backend() {
         "claim disagreements",
         "not stopped in time (killed)",
         "inputs L1 lost in a clean stop",
+        "inspects unanswered meanwhile",
     ] {
         assert_eq!(number(label), 0, "{label}; {context}");
     }
