@@ -3,10 +3,24 @@
 //! Runs the real `devnode` binary as a child (anvil as its child, the default), sends a
 //! deterministic mixed stream of inputs on L1 (Ether deposits, ledger transfers, `mine`,
 //! withdrawals, malformed payloads, sometimes several in one L1 block), kills the node with
-//! SIGKILL at random points and the backend child too, restarting the node after each kill. At the
-//! end it reads the whole chain with a second, uninterrupted node and compares every input, status
-//! and output, and the ledger's state root, then prints its figures and exits non-zero unless the
-//! soaked node followed L1 exactly.
+//! SIGKILL at random points (sometimes while it starts, sometimes after a clean stop) and the
+//! backend child too, restarting the node after each kill once the old node's processes are gone.
+//! At the end it reads the whole chain with a second, uninterrupted node (a validator on the same
+//! chain) and compares every input, status and output, and the ledger's state root, then prints
+//! its figures and exits non-zero unless the soaked node followed L1 exactly.
+//!
+//! Inputs sent with a receipt and then gone from L1 after a kill (anvil's chain is saved once a
+//! second) are counted apart: they are L1's loss, not the node's.
+//!
+//! ```text
+//! cargo build --release -p devnode -p dapp
+//! target/release/devnode-soak --restarts 100 --backend-kills 25
+//! ```
+//!
+//! Exit status: 0 when nothing was lost, duplicated, stale or mismatched, the state roots are
+//! equal, no process outlived its node, the node never stopped by itself, clean stops kept L1
+//! whole and every inspect was answered; 1 otherwise; 2 when the soak itself could not run (a
+//! node that did not start: its stderr tail is printed).
 
 use std::collections::HashMap;
 use std::ffi::OsString;
