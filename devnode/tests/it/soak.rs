@@ -59,9 +59,11 @@ fn the_node_follows_l1_through_kills_of_itself_and_its_backend() {
         "not stopped in time (killed)",
         "inputs L1 lost in a clean stop",
         "inspects unanswered meanwhile",
+        "not at the reference either",
     ] {
         assert_eq!(number(label), 0, "{label}; {context}");
     }
     assert_eq!(f.get("state roots equal").map(String::as_str), Some("yes"), "{context}");
+    assert_eq!(f.get("L1 count equals its logs").map(String::as_str), Some("yes"), "{context}");
     assert!(out.status.success(), "{}; {context}", out.status);
 }
