@@ -127,7 +127,10 @@ where
         };
         let stream = match accepted {
             Ok(stream) => {
-                backoff.reset();
+                let failures = backoff.reset();
+                if failures > 0 {
+                    tracing::warn!("{what}: accepting connections again after {failures} failed attempts");
+                }
                 stream
             }
             // The client gave up before the connection was accepted: nothing is wrong here.
@@ -137,7 +140,15 @@ where
             }
             Err(e) => {
                 let pause = backoff.next_pause();
-                tracing::warn!("{what}: cannot accept connections: {e}; retrying in {} ms", pause.as_millis());
+                // One warning per streak of failures, not one a second while it lasts.
+                if backoff.failures == 1 {
+                    tracing::warn!(
+                        "{what}: cannot accept connections: {e}; retrying with pauses of up to {} ms",
+                        ACCEPT_BACKOFF_MAX.as_millis()
+                    );
+                } else {
+                    tracing::debug!("{what}: cannot accept connections: {e}; retrying in {} ms", pause.as_millis());
+                }
                 tokio::select! {
                     () = tokio::time::sleep(pause) => continue,
                     () = &mut shutdown => return Ok(()),
@@ -172,6 +183,8 @@ fn is_per_connection(e: &io::Error) -> bool {
 #[derive(Debug, Default)]
 struct Backoff {
     last: Option<Duration>,
+    /// Errors since the last accepted connection.
+    failures: u64,
 }
 
 impl Backoff {
@@ -181,11 +194,14 @@ impl Backoff {
             Some(last) => (last * 2).min(ACCEPT_BACKOFF_MAX),
         };
         self.last = Some(pause);
+        self.failures += 1;
         pause
     }
 
-    fn reset(&mut self) {
+    /// Starts over after a success; returns how many errors came before it.
+    fn reset(&mut self) -> u64 {
         self.last = None;
+        std::mem::take(&mut self.failures)
     }
 }
 
@@ -198,8 +214,10 @@ mod tests {
         let mut backoff = Backoff::default();
         let pauses: Vec<u128> = (0..7).map(|_| backoff.next_pause().as_millis()).collect();
         assert_eq!(pauses, [50, 100, 200, 400, 800, 1000, 1000]);
-        backoff.reset();
+        assert_eq!(backoff.reset(), 7);
         assert_eq!(backoff.next_pause(), ACCEPT_BACKOFF_FIRST);
+        assert_eq!(backoff.reset(), 1);
+        assert_eq!(backoff.reset(), 0);
     }
 
     #[test]
