@@ -10,12 +10,13 @@
 //! 2. The cost, from async-graphql's validation: a list with `first` or `last` costs the items it
 //!    asks for times what each item selects, so a query asking for too much is refused before
 //!    it runs.
-//! 3. The items read: a list without `first` or `last` asks for "all" (up to a page of 1000),
-//!    which is usually a handful on a dev chain (`inputs { … notices { … } }` is a common way to
-//!    read everything); it counts as one item in the cost, and its real size is taken from a
-//!    budget of list items before its rows are read.
-//! 4. The serialized answer's size, the last line of defence for what counts cannot see
-//!    (payloads are as long as their senders made them).
+//! 3. What the answer holds, taken from budgets as the query runs: a list without `first` or
+//!    `last` asks for "all" (up to a page of 1000), which is usually a handful on a dev chain
+//!    (`inputs { … notices { … } }` is a common way to read everything); it counts as one item
+//!    in the cost, and its real size is taken from a budget of list items before its rows are
+//!    read. Payloads, as long as their senders made them, take their size from a budget of
+//!    bytes before they are turned into hex.
+//! 4. The serialized answer's size, the last line of defence for everything else.
 //!
 //! The requests of one batch share every budget.
 
@@ -86,31 +87,62 @@ pub(super) fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity:
 }
 
 /// The budgets one HTTP request's queries share.
-pub(super) fn budgets() -> (DocumentBudget, CostBudget, ItemBudget) {
-    (DocumentBudget::default(), CostBudget::new(), ItemBudget::new())
+#[derive(Debug)]
+pub(super) struct Budgets {
+    pub(super) documents: DocumentBudget,
+    pub(super) cost: CostBudget,
+    pub(super) answer: AnswerBudget,
 }
 
-/// The list items left to the requests of one HTTP request. Lists take their items before they
-/// read them; sibling lists run concurrently, and whichever finds the budget spent fails, which
-/// makes the whole answer null (every list field is non-null).
-#[derive(Clone, Debug)]
-pub(super) struct ItemBudget(Arc<AtomicUsize>);
+impl Budgets {
+    pub(super) fn new() -> Budgets {
+        Budgets { documents: DocumentBudget::default(), cost: CostBudget::new(), answer: AnswerBudget::new() }
+    }
+}
 
-impl ItemBudget {
-    fn new() -> ItemBudget {
-        ItemBudget(Arc::new(AtomicUsize::new(MAX_ITEMS)))
+/// What the answers to one HTTP request may still hold: list items, taken by each list before
+/// its rows are read, and payload bytes, taken by each payload before it is turned into hex.
+/// Fields run concurrently; whichever finds a budget spent fails, and since every list and
+/// payload field is non-null, the whole answer's data becomes null.
+#[derive(Clone, Debug)]
+pub(super) struct AnswerBudget {
+    items: Arc<AtomicUsize>,
+    bytes: Arc<AtomicUsize>,
+}
+
+impl AnswerBudget {
+    fn new() -> AnswerBudget {
+        AnswerBudget { items: Arc::new(AtomicUsize::new(MAX_ITEMS)), bytes: Arc::new(AtomicUsize::new(MAX_ANSWER)) }
     }
 
-    pub(super) fn spend(&self, items: u64) -> async_graphql::Result<()> {
+    pub(super) fn spend_items(&self, items: u64) -> async_graphql::Result<()> {
         let items = usize::try_from(items).unwrap_or(usize::MAX);
-        match self.0.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(items)) {
-            Ok(_) => Ok(()),
-            Err(_) => Err(async_graphql::Error::new(format!(
+        take(&self.items, items).map_err(|()| {
+            async_graphql::Error::new(format!(
                 "the answer would hold more than {MAX_ITEMS} list items; ask for smaller pages with first or \
                  last and follow pageInfo.endCursor"
-            ))),
-        }
+            ))
+        })
     }
+
+    pub(super) fn spend_bytes(&self, bytes: usize) -> async_graphql::Result<()> {
+        take(&self.bytes, bytes).map_err(|()| async_graphql::Error::new(too_large()))
+    }
+}
+
+/// Takes `amount` from `budget` if that much is left.
+fn take(budget: &AtomicUsize, amount: usize) -> Result<(), ()> {
+    budget.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(amount)).map(|_| ()).map_err(|_| ())
+}
+
+/// The refusal of an answer above [`MAX_ANSWER`], whether its payloads alone pass it or the
+/// whole serialized answer does.
+pub(super) fn too_large() -> String {
+    format!(
+        "the answer is larger than {} MiB, the reader API's limit; ask for fewer items per page (first or \
+         last) or fewer fields",
+        MAX_ANSWER >> 20
+    )
 }
 
 /// Why a document is refused before it is validated.
@@ -235,7 +267,7 @@ impl CostBudget {
 
     /// Takes `cost` from the budget, or says how much was left.
     fn spend(&self, cost: usize) -> Result<(), usize> {
-        self.0.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(cost)).map(|_| ())
+        take(&self.0, cost).map_err(|()| self.0.load(Ordering::SeqCst))
     }
 }
 
@@ -345,12 +377,14 @@ mod tests {
     }
 
     #[test]
-    fn items_are_taken_until_none_are_left() {
-        let budget = ItemBudget::new();
-        assert!(budget.spend(MAX_ITEMS as u64 - 1).is_ok());
-        assert!(budget.clone().spend(1).is_ok());
-        assert!(budget.spend(1).is_err());
-        assert!(budget.spend(0).is_ok());
+    fn items_and_bytes_are_taken_until_none_are_left() {
+        let budget = AnswerBudget::new();
+        assert!(budget.spend_items(MAX_ITEMS as u64 - 1).is_ok());
+        assert!(budget.clone().spend_items(1).is_ok());
+        assert!(budget.spend_items(1).is_err());
+        assert!(budget.spend_items(0).is_ok());
+        assert!(budget.spend_bytes(MAX_ANSWER).is_ok());
+        assert_eq!(budget.spend_bytes(1).map_err(|e| e.message), Err(too_large()));
     }
 
     #[test]

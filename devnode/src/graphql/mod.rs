@@ -46,6 +46,9 @@ pub const MAX_PAGE: u64 = 1000;
 /// Largest request body: queries are small; this only stops a client from filling memory.
 const MAX_BODY: usize = 1 << 20;
 
+/// Errors in one answer: the distinct ones are what a client needs, not thousands.
+const MAX_ERRORS: usize = 100;
+
 /// How long a client may take to send a request's body once its headers are in; the accept
 /// loop's header timeout does not cover the body.
 const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
@@ -202,9 +205,9 @@ async fn post(schema: &ReaderSchema, health: &Health, req: Request<Incoming>) ->
                 );
             }
             let mut responses = Vec::with_capacity(requests.len());
-            let (mut documents, cost, items) = limits::budgets();
+            let mut budgets = limits::Budgets::new();
             for request in requests {
-                responses.push(execute_within(schema, request, &mut documents, &cost, &items).await);
+                responses.push(execute_within(schema, request, &mut budgets).await);
             }
             async_graphql::BatchResponse::Batch(responses)
         }
@@ -216,16 +219,7 @@ async fn post(schema: &ReaderSchema, health: &Health, req: Request<Incoming>) ->
     let mut body = limits::CappedBody::new(MAX_ANSWER);
     match serde_json::to_writer(&mut body, &response) {
         Ok(()) => {}
-        Err(_) if body.overflowed() => {
-            return request_error(
-                StatusCode::OK,
-                &format!(
-                    "the answer is larger than {} MiB, the reader API's limit; ask for fewer items per page \
-                     (first or last) or fewer fields",
-                    MAX_ANSWER >> 20
-                ),
-            )
-        }
+        Err(_) if body.overflowed() => return request_error(StatusCode::OK, &limits::too_large()),
         Err(e) => return request_error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot encode the response: {e}")),
     }
     match body.finish() {
@@ -236,30 +230,37 @@ async fn post(schema: &ReaderSchema, health: &Health, req: Request<Incoming>) ->
 
 /// Runs one request with a budget of its own.
 async fn execute(schema: &ReaderSchema, request: async_graphql::Request) -> async_graphql::Response {
-    let (mut documents, cost, items) = limits::budgets();
-    execute_within(schema, request, &mut documents, &cost, &items).await
+    execute_within(schema, request, &mut limits::Budgets::new()).await
 }
 
 /// Runs one request, refused before it runs when its document or its cost passes what is left
 /// of the budgets it shares with the rest of its batch, and stopped before it reads more list
-/// items than are left.
+/// items or builds more payload bytes than are left.
 async fn execute_within(
     schema: &ReaderSchema,
     mut request: async_graphql::Request,
-    document_budget: &mut limits::DocumentBudget,
-    cost_budget: &limits::CostBudget,
-    item_budget: &limits::ItemBudget,
+    budgets: &mut limits::Budgets,
 ) -> async_graphql::Response {
     // A document that does not parse is left to `execute`, which reports the syntax error.
     if let Ok(doc) = request.parsed_query() {
-        if let Err(refusal) = document_budget.spend(doc) {
+        if let Err(refusal) = budgets.documents.spend(doc) {
             return async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(
                 refusal.message(),
                 None,
             )]);
         }
     }
-    schema.execute(request.data(cost_budget.clone()).data(item_budget.clone())).await
+    let request = request.data(budgets.cost.clone()).data(budgets.answer.clone());
+    let mut response = schema.execute(request).await;
+    keep_distinct_errors(&mut response);
+    response
+}
+
+/// Once a budget is spent, every field that needs it fails the same way: one error says it.
+/// Distinct errors are kept, up to [`MAX_ERRORS`].
+fn keep_distinct_errors(response: &mut async_graphql::Response) {
+    let mut seen = std::collections::BTreeSet::new();
+    response.errors.retain(|e| seen.len() < MAX_ERRORS && seen.insert(e.message.clone()));
 }
 
 /// Every root field of the reader schema is non-null, so GraphQL's null propagation makes `data`
@@ -558,11 +559,11 @@ fn output_page(
     paged(total, page, items)
 }
 
-/// Takes a page's items from the request's item budget before they are read (see
-/// `limits::ItemBudget`). A schema run outside the HTTP handler has no budget.
+/// Takes a page's items from the request's answer budget before they are read. A schema run
+/// outside the HTTP handler has no budget.
 fn spend_items(ctx: &Context<'_>, page: Page) -> async_graphql::Result<()> {
-    match ctx.data_opt::<limits::ItemBudget>() {
-        Some(budget) => budget.spend(page.limit),
+    match ctx.data_opt::<limits::AnswerBudget>() {
+        Some(budget) => budget.spend_items(page.limit),
         None => Ok(()),
     }
 }
@@ -734,8 +735,8 @@ impl Input {
     }
 
     /// Input payload in Ethereum hex binary format, starting with '0x'
-    async fn payload(&self) -> String {
-        hex(&self.record.payload)
+    async fn payload(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        hex_within_budget(ctx, &self.record.payload)
     }
 
     /// Get voucher from this particular input given the voucher's index
@@ -800,11 +801,21 @@ impl Input {
 }
 
 /// The payload of any stored output; destinations exist only on vouchers.
-fn output_payload(output: &StoredOutput) -> String {
+fn output_payload(ctx: &Context<'_>, output: &StoredOutput) -> async_graphql::Result<String> {
     match &output.output {
-        rollup::wire::Output::Notice(p) | rollup::wire::Output::Report(p) => hex(p),
-        rollup::wire::Output::Voucher(v) => hex(&v.payload.0),
+        rollup::wire::Output::Notice(p) | rollup::wire::Output::Report(p) => hex_within_budget(ctx, p),
+        rollup::wire::Output::Voucher(v) => hex_within_budget(ctx, &v.payload.0),
     }
+}
+
+/// A payload in hex, once its size is taken from the request's answer budget: payloads are most
+/// of an answer's bytes, and this refuses them before they are built rather than once the whole
+/// answer is. A schema run outside the HTTP handler has no budget.
+fn hex_within_budget(ctx: &Context<'_>, bytes: &[u8]) -> async_graphql::Result<String> {
+    if let Some(budget) = ctx.data_opt::<limits::AnswerBudget>() {
+        budget.spend_bytes(2 + 2 * bytes.len())?;
+    }
+    Ok(hex(bytes))
 }
 
 /// A stored voucher.
@@ -833,8 +844,8 @@ impl Voucher {
     }
 
     /// Transaction payload in Ethereum hex binary format, starting with '0x'
-    async fn payload(&self) -> String {
-        output_payload(&self.0)
+    async fn payload(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        output_payload(ctx, &self.0)
     }
 
     /// Proof object that allows this voucher to be validated and executed on the base layer blockchain
@@ -861,8 +872,8 @@ impl Notice {
     }
 
     /// Notice data as a payload in Ethereum hex binary format, starting with '0x'
-    async fn payload(&self) -> String {
-        output_payload(&self.0)
+    async fn payload(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        output_payload(ctx, &self.0)
     }
 
     /// Proof object that allows this notice to be validated by the base layer blockchain
@@ -889,8 +900,8 @@ impl Report {
     }
 
     /// Report data as a payload in Ethereum hex binary format, starting with '0x'
-    async fn payload(&self) -> String {
-        output_payload(&self.0)
+    async fn payload(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        output_payload(ctx, &self.0)
     }
 }
 

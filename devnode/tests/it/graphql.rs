@@ -844,7 +844,16 @@ async fn an_answer_above_the_size_cap_is_refused() {
         post_raw(&server, &json!({ "query": "{ inputs(first: 1000) { edges { node { payload } } } }" })).await;
     assert_eq!(status, 200);
     assert_eq!(answer["data"], Value::Null);
-    assert!(error_message(&answer).starts_with("the answer is larger than 16 MiB"), "{text}");
+    assert!(error_message(&answer).starts_with("the answer is larger than 16 MiB"), "{}", &text[..text.len().min(500)]);
+    // One error says it, however many payloads found the budget spent.
+    assert_eq!(answer["errors"].as_array().unwrap().len(), 1);
+    assert!(text.len() < 1024);
+    // Payloads are counted each time they are asked for, under any alias.
+    let aliased_payloads = "{ inputs(first: 100) { edges { node { a: payload b: payload c: payload d: payload \
+                             e: payload f: payload g: payload h: payload i: payload j: payload } } } }";
+    let (_, text, answer) = post_raw(&server, &json!({ "query": aliased_payloads })).await;
+    assert_eq!(answer["data"], Value::Null);
+    assert!(error_message(&answer).starts_with("the answer is larger than 16 MiB"), "{}", &text[..text.len().min(500)]);
     assert!(text.len() < 1024);
     // Half the page is under the cap.
     let half = data(query(&server, "", "{ inputs(first: 500) { edges { node { index payload } } } }", json!({})).await);
