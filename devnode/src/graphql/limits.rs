@@ -57,7 +57,7 @@ pub const MAX_SELECTIONS: usize = 2_000;
 /// Directives on one field: `@include` and `@skip` are the only ones the schema knows.
 pub const MAX_DIRECTIVES: usize = 4;
 
-/// Requests in one batch (a JSON array); they share the cost budget.
+/// Requests in one batch (a JSON array); they share every budget of one request.
 pub const MAX_BATCH: usize = 16;
 
 /// Largest answer body, in bytes. A full page of 1000 items with payloads of a few KiB each is a
@@ -72,7 +72,7 @@ const COST_CEILING: usize = 1 << 40;
 
 /// The complexity of a list field: one for the field, plus the items it asks for times the cost
 /// of each item's selection. A list without `first` or `last` counts one item here; its real
-/// size is taken from the [`ItemBudget`] when it runs. Negative sizes are refused when the field
+/// size is taken from the [`AnswerBudget`] when it runs. Negative sizes are refused when the field
 /// runs; here they count as empty.
 pub(super) fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
     let items = match (first, last) {
@@ -117,22 +117,27 @@ impl AnswerBudget {
 
     pub(super) fn spend_items(&self, items: u64) -> async_graphql::Result<()> {
         let items = usize::try_from(items).unwrap_or(usize::MAX);
-        take(&self.items, items).map_err(|()| {
-            async_graphql::Error::new(format!(
-                "the answer would hold more than {MAX_ITEMS} list items; ask for smaller pages with first or \
-                 last and follow pageInfo.endCursor"
-            ))
-        })
+        if take(&self.items, items) {
+            return Ok(());
+        }
+        Err(async_graphql::Error::new(format!(
+            "the answer would hold more than {MAX_ITEMS} list items; ask for smaller pages with first or last \
+             and follow pageInfo.endCursor"
+        )))
     }
 
     pub(super) fn spend_bytes(&self, bytes: usize) -> async_graphql::Result<()> {
-        take(&self.bytes, bytes).map_err(|()| async_graphql::Error::new(too_large()))
+        if take(&self.bytes, bytes) {
+            Ok(())
+        } else {
+            Err(async_graphql::Error::new(too_large()))
+        }
     }
 }
 
-/// Takes `amount` from `budget` if that much is left.
-fn take(budget: &AtomicUsize, amount: usize) -> Result<(), ()> {
-    budget.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(amount)).map(|_| ()).map_err(|_| ())
+/// Takes `amount` from `budget` if that much is left, and says whether it was.
+fn take(budget: &AtomicUsize, amount: usize) -> bool {
+    budget.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| left.checked_sub(amount)).is_ok()
 }
 
 /// The refusal of an answer above [`MAX_ANSWER`], whether its payloads alone pass it or the
@@ -267,7 +272,11 @@ impl CostBudget {
 
     /// Takes `cost` from the budget, or says how much was left.
     fn spend(&self, cost: usize) -> Result<(), usize> {
-        take(&self.0, cost).map_err(|()| self.0.load(Ordering::SeqCst))
+        if take(&self.0, cost) {
+            Ok(())
+        } else {
+            Err(self.0.load(Ordering::SeqCst))
+        }
     }
 }
 
