@@ -56,8 +56,9 @@ fn command(dir: &Path) -> Command {
 
 /// Starts the node and reads its stdout until the readiness block.
 fn start(dir: &Path) -> Running {
-    let mut child = command(dir).spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
+    let mut running =
+        Running { child: command(dir).spawn().unwrap(), rpc_url: String::new(), graphql_url: String::new() };
+    let stdout = running.child.stdout.take().unwrap();
     let (lines_tx, lines) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         // Read to the end, as a terminal would, even once nobody listens any more.
@@ -65,20 +66,18 @@ fn start(dir: &Path) -> Running {
             let _ = lines_tx.send(line.unwrap_or_default());
         }
     });
-    let (mut rpc_url, mut graphql_url) = (String::new(), String::new());
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let line =
             lines.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("devnode ready within 60 s");
         if let Some(url) = line.trim().strip_prefix("L1 RPC") {
-            rpc_url = url.trim().to_string();
+            running.rpc_url = url.trim().to_string();
         }
         if let Some(url) = line.trim().strip_prefix("GraphQL") {
-            graphql_url = url.trim().to_string();
-            break;
+            running.graphql_url = url.trim().to_string();
+            return running;
         }
     }
-    Running { child, rpc_url, graphql_url }
 }
 
 /// The pids whose parent is `pid`.
