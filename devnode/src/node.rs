@@ -349,7 +349,12 @@ pub async fn run(
     };
     drop(supervisor);
     drop(tasks);
-    if let Some(anvil) = anvil {
+    if matches!(result, Err(NodeError::AnvilExited(_))) {
+        // Nothing left to save or stop.
+        if let Some(anvil) = anvil {
+            data.forget_child(anvil.pid());
+        }
+    } else if let Some(anvil) = anvil {
         let pid = anvil.pid();
         // Saves the chain completely before stopping it.
         anvil.stop().await;

@@ -205,3 +205,31 @@ async fn ctrl_c_right_after_an_input_keeps_it_on_l1_and_in_the_node() {
     assert!(wait_exit(&mut node.child, Duration::from_secs(30)).success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anvil_dying_under_the_node_stops_it_loudly_and_a_restart_follows_l1() {
+    let dir = scratch("anvil-dies");
+    let mut node = start(&dir);
+    assert_eq!(send(&node.rpc_url, &dir, b"kept").await, 0);
+    wait_statuses(&node.graphql_url, 1).await;
+    let anvil = children_of(node.child.id())
+        .into_iter()
+        .find(|pid| std::fs::read_to_string(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.contains("anvil")))
+        .unwrap();
+    signal(anvil, "KILL");
+    let status = wait_exit(&mut node.child, Duration::from_secs(30));
+    assert!(!status.success(), "{status}");
+
+    // Whatever anvil had saved is L1 now; the node agrees with it.
+    let node = start(&dir);
+    let rpc = Rpc::new(&node.rpc_url).unwrap();
+    let dapp: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("deployments/localhost/dapp.json")).unwrap()).unwrap();
+    let app: l1::Address = dapp["address"].as_str().unwrap().parse().unwrap();
+    let on_l1 = l1::number_of_inputs(&rpc, l1::RollupsV1::canonical().input_box, app).await.unwrap();
+    wait_statuses(&node.graphql_url, on_l1 as usize).await;
+    assert_eq!(send(&node.rpc_url, &dir, b"next").await, on_l1);
+    wait_statuses(&node.graphql_url, on_l1 as usize + 1).await;
+    drop(node);
+    let _ = std::fs::remove_dir_all(&dir);
+}
