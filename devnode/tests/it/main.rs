@@ -6,5 +6,8 @@ mod graphql;
 mod l1;
 mod node;
 mod owner;
+mod process;
+mod servers;
+mod settle;
 mod soak;
 mod store;
