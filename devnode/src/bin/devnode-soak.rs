@@ -1368,13 +1368,32 @@ async fn compare(
     soak: &Urls,
     reference: &Urls,
 ) -> Result<(), String> {
+    let soaked = read_node(&soak.graphql).await?;
+    let refd = read_node(&reference.graphql).await?;
+    tally(f, sent, chain, &soaked, &refd);
+    let processed = |inputs: &HashMap<u64, NodeInput>| {
+        inputs.values().filter(|n| n.outcome.status == "ACCEPTED" || n.outcome.status == "REJECTED").count() as u64
+    };
+    f.soak_root = state_root(&soak.inspect, processed(&soaked)).await?;
+    f.reference_root = state_root(&reference.inspect, processed(&refd)).await?;
+    f.roots_equal = !f.soak_root.is_empty() && f.soak_root == f.reference_root;
+    Ok(())
+}
+
+/// Counts what the soaked node holds against L1 (lost, duplicated, stale) and against the
+/// reference (mismatched outcomes), and what L1 dropped of what was sent.
+fn tally(
+    f: &mut Figures,
+    sent: &[L1Input],
+    chain: &[L1Input],
+    soaked: &HashMap<u64, NodeInput>,
+    refd: &HashMap<u64, NodeInput>,
+) {
     let on_chain: HashMap<H256, &L1Input> = chain.iter().map(|i| (i.transaction, i)).collect();
     let sent_hashes: std::collections::HashSet<H256> = sent.iter().map(|i| i.transaction).collect();
     f.dropped_by_l1 = sent.iter().filter(|i| !on_chain.contains_key(&i.transaction)).count() as u64;
     f.unknown_on_l1 = chain.iter().filter(|i| !sent_hashes.contains(&i.transaction)).count() as u64;
 
-    let soaked = read_node(&soak.graphql).await?;
-    let refd = read_node(&reference.graphql).await?;
     f.stored = soaked.len() as u64;
     let mut statuses: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
     for n in refd.values() {
@@ -1398,21 +1417,23 @@ async fn compare(
     };
     let mut shown = 0;
     for i in chain {
-        if !matches_l1(&soaked, i.index) {
+        if !matches_l1(soaked, i.index) {
             f.lost += 1;
             if shown < 10 {
                 shown += 1;
                 eprintln!("devnode-soak: L1 input {} (block {}) is not at the soaked node", i.index, i.block);
             }
         }
-        if !matches_l1(&refd, i.index) {
+        if !matches_l1(refd, i.index) {
             f.missing_at_reference += 1;
         }
     }
     if f.missing_at_reference > 0 {
         eprintln!("devnode-soak: {} inputs of L1 are not at the reference node either", f.missing_at_reference);
     }
-    for (index, n) in &soaked {
+    let mut held: Vec<(&u64, &NodeInput)> = soaked.iter().collect();
+    held.sort_unstable_by_key(|(index, _)| **index);
+    for (index, n) in held {
         if l1_by_index.get(index) == Some(&key(n)) {
             continue;
         }
@@ -1434,7 +1455,7 @@ async fn compare(
     let mut indices: Vec<u64> = chain.iter().map(|i| i.index).collect();
     indices.sort_unstable();
     for index in indices {
-        if !(matches_l1(&soaked, index) && matches_l1(&refd, index)) {
+        if !(matches_l1(soaked, index) && matches_l1(refd, index)) {
             continue;
         }
         let (Some(a), Some(b)) = (soaked.get(&index), refd.get(&index)) else { continue };
@@ -1457,13 +1478,6 @@ async fn compare(
             }
         }
     }
-    let processed = |inputs: &HashMap<u64, NodeInput>| {
-        inputs.values().filter(|n| n.outcome.status == "ACCEPTED" || n.outcome.status == "REJECTED").count() as u64
-    };
-    f.soak_root = state_root(&soak.inspect, processed(&soaked)).await?;
-    f.reference_root = state_root(&reference.inspect, processed(&refd)).await?;
-    f.roots_equal = !f.soak_root.is_empty() && f.soak_root == f.reference_root;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -1505,6 +1519,63 @@ mod tests {
         let txs = stream(1);
         let distinct: std::collections::HashSet<_> = txs.iter().map(|(_, _, data, value)| (data, value)).collect();
         assert_eq!(distinct.len(), txs.len());
+    }
+
+    fn l1_input(index: u64, payload: &str, block: u64) -> L1Input {
+        let transaction = H256::from_low_u64_be(1000 + index + (payload.len() as u64) * 100_000);
+        L1Input { index, sender: Address::from_low_u64_be(7), payload: payload.as_bytes().to_vec(), block, transaction }
+    }
+
+    fn held(input: &L1Input, status: &str) -> NodeInput {
+        NodeInput {
+            sender: format!("{:#x}", input.sender),
+            payload: format!("0x{}", hex::encode(&input.payload)),
+            block: input.block.to_string(),
+            outcome: Outcome {
+                status: status.into(),
+                reports: vec![format!("0x{:02x}", input.index)],
+                ..Outcome::default()
+            },
+        }
+    }
+
+    #[test]
+    fn the_tally_tells_lost_duplicated_stale_and_mismatched_inputs_apart() {
+        let chain: Vec<L1Input> = (0..6).map(|i| l1_input(i, &format!("input {i}"), 10 + i / 2)).collect();
+        let gone = l1_input(6, "dropped by L1", 13);
+        let sent: Vec<L1Input> = chain.iter().cloned().chain([gone.clone()]).collect();
+        let reference: HashMap<u64, NodeInput> = chain.iter().map(|i| (i.index, held(i, "ACCEPTED"))).collect();
+
+        // Followed exactly: nothing to report, and the input L1 lost is L1's.
+        let mut f = Figures::default();
+        tally(&mut f, &sent, &chain, &reference, &reference);
+        assert_eq!((f.dropped_by_l1, f.unknown_on_l1, f.stored), (1, 0, 6));
+        assert_eq!((f.lost, f.duplicated, f.stale, f.mismatched, f.missing_at_reference), (0, 0, 0, 0, 0));
+
+        // Input 2 skipped (3 moved down to its index), 4 held twice, 5 with another status, and
+        // the input L1 dropped still held.
+        let mut soaked = reference.clone();
+        soaked.insert(2, held(&chain[3], "ACCEPTED"));
+        soaked.insert(3, held(&chain[3], "ACCEPTED"));
+        soaked.insert(5, held(&chain[5], "REJECTED"));
+        soaked.insert(6, held(&gone, "ACCEPTED"));
+        soaked.insert(7, held(&chain[4], "ACCEPTED"));
+        let mut f = Figures::default();
+        tally(&mut f, &sent, &chain, &soaked, &reference);
+        assert_eq!(f.lost, 1, "input 2");
+        assert_eq!(f.duplicated, 2, "input 3 at index 2, input 4 at index 7");
+        assert_eq!(f.stale, 1, "the dropped input at index 6");
+        assert_eq!(f.mismatched, 1, "input 5");
+        assert_eq!(f.stored, 8);
+
+        // Outputs count as much as statuses.
+        let mut soaked = reference.clone();
+        if let Some(n) = soaked.get_mut(&1) {
+            n.outcome.notices.push("0x01".into());
+        }
+        let mut f = Figures::default();
+        tally(&mut f, &sent, &chain, &soaked, &reference);
+        assert_eq!((f.lost, f.mismatched), (0, 1));
     }
 
     #[test]
