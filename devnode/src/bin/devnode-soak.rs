@@ -97,8 +97,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let started = Instant::now();
     match runtime.block_on(soak(args)) {
-        Ok(figures) => {
+        Ok(mut figures) => {
+            figures.seconds = started.elapsed().as_secs();
             print_table(&figures);
             if figures.passed() {
                 ExitCode::SUCCESS
@@ -184,6 +186,7 @@ struct Figures {
     claim_disagreements: u64,
     soak_root: String,
     reference_root: String,
+    seconds: u64,
 }
 
 impl Figures {
@@ -236,13 +239,14 @@ fn print_table(f: &Figures) {
         ("claims made by the soaked node", f.claims.map_or("n/a".into(), |c| c.0.to_string())),
         ("  checked by the reference", f.claims.map_or("n/a".into(), |c| c.1.to_string())),
         ("claim disagreements", f.claim_disagreements.to_string()),
+        ("wall time (s)", f.seconds.to_string()),
     ];
     println!("devnode soak");
     for (label, value) in rows {
-        println!("  {label:<32} {value:>8}");
+        println!("  {label:<34} {value:>8}");
     }
-    println!("  soaked node state root     {}", f.soak_root);
-    println!("  reference node state root  {}", f.reference_root);
+    println!("  soaked node state root       {}", f.soak_root);
+    println!("  reference node state root    {}", f.reference_root);
     println!("result: {}", if f.passed() { "PASS" } else { "FAIL" });
 }
 
