@@ -187,6 +187,17 @@ describe("fetchOutputs", () => {
     assert.deepEqual(sent.variables, { first: 1000, after: null, inputIndex: 4 });
   });
 
+  it("asks whether each output has a proof only with `proofs`, and never for reports", async () => {
+    answer({ json: page("vouchers", [], null, false) });
+    await fetchOutputs(graphqlUrl, "voucher", undefined, { proofs: true });
+    assert.match(request(0).query, /destination payload proof \{ context \}/);
+    await fetchOutputs(graphqlUrl, "voucher");
+    assert.doesNotMatch(request(1).query, /proof/);
+    answer({ json: page("reports", [], null, false) });
+    await fetchOutputs(graphqlUrl, "report", undefined, { proofs: true });
+    assert.doesNotMatch(request(2).query, /proof/);
+  });
+
   it("says an input is not found when the reader answers null", async () => {
     answer({ json: { data: { input: null } } });
     await rejectsConsoleError(fetchOutputs(graphqlUrl, "notice", 9), /^input 9 not found$/);
