@@ -21,11 +21,15 @@ pub struct BackendCommand {
 #[derive(Debug)]
 pub struct Backend {
     child: Child,
+    pid: u32,
 }
 
 impl Backend {
     /// Starts the backend pointed at the rollup API. Cartesi's backends do not retry when the
     /// rollup API is not listening yet, so the caller starts the API first.
+    ///
+    /// The backend is spawned with [`crate::owner::own`], so it dies with the node: call this from
+    /// async code on the runtime, not from `spawn_blocking` (see `own`).
     pub fn spawn(command: &BackendCommand, rollup_url: &str) -> std::io::Result<Backend> {
         if !command.program.exists() {
             return Err(std::io::Error::new(
@@ -51,7 +55,16 @@ impl Backend {
             .stdout(Stdio::inherit())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
-        Ok(Backend { child: cmd.spawn()? })
+        crate::owner::own(&mut cmd);
+        let child = cmd.spawn()?;
+        let pid = child.id().unwrap_or_default();
+        Ok(Backend { child, pid })
+    }
+
+    /// The process id, for [`crate::owner::DataDir::record_child`]. With a runner, the runner's:
+    /// the backend runs in the runner's process group, which a leftover check stops as a whole.
+    pub fn pid(&self) -> u32 {
+        self.pid
     }
 
     /// Waits for the backend to exit.

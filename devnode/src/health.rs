@@ -34,9 +34,16 @@ impl Phase {
     }
 }
 
+#[derive(Debug)]
+struct Inner {
+    phase: Phase,
+    /// Epochs and claims, as the settler last described them.
+    settlement: Option<Value>,
+}
+
 /// A shared, cheap-to-clone view of the node's phase.
 #[derive(Clone, Debug)]
-pub struct Health(Arc<Mutex<Phase>>);
+pub struct Health(Arc<Mutex<Inner>>);
 
 impl Default for Health {
     fn default() -> Health {
@@ -46,24 +53,29 @@ impl Default for Health {
 
 impl Health {
     pub fn new() -> Health {
-        Health(Arc::new(Mutex::new(Phase::Starting)))
+        Health(Arc::new(Mutex::new(Inner { phase: Phase::Starting, settlement: None })))
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Phase> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // The phase is a plain value: a panic elsewhere cannot leave it half-written.
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn phase(&self) -> Phase {
-        self.lock().clone()
+        self.lock().phase.clone()
     }
 
     /// Sets the phase. A failed node stays failed: only a restart clears it.
     pub fn set(&self, phase: Phase) {
         let mut current = self.lock();
-        if !matches!(*current, Phase::Failed { .. }) {
-            *current = phase;
+        if !matches!(current.phase, Phase::Failed { .. }) {
+            current.phase = phase;
         }
+    }
+
+    /// Replaces the settlement part of the readiness answer.
+    pub fn set_settlement(&self, settlement: Value) {
+        self.lock().settlement = Some(settlement);
     }
 
     /// Puts the node in the failed phase (the first failure is the one kept).
@@ -73,7 +85,7 @@ impl Health {
 
     /// The failure as one sentence for error messages, when the node has failed.
     pub fn failure(&self) -> Option<String> {
-        match &*self.lock() {
+        match &self.lock().phase {
             Phase::Failed { reason, hint } => {
                 Some(format!("the dev node stopped processing inputs: {reason} ({hint})"))
             }
@@ -83,16 +95,21 @@ impl Health {
 
     /// The readiness endpoint's JSON body.
     pub fn to_json(&self) -> Value {
-        match self.phase() {
+        let inner = self.lock();
+        let mut answer = match &inner.phase {
             Phase::Failed { reason, hint } => json!({"status": "failed", "reason": reason, "hint": hint}),
             Phase::Replaying { done, total } => json!({"status": "replaying", "replayed": done, "total": total}),
             phase => json!({"status": phase.name()}),
+        };
+        if let (Some(settlement), Some(map)) = (&inner.settlement, answer.as_object_mut()) {
+            map.insert("settlement".into(), settlement.clone());
         }
+        answer
     }
 
     /// Whether the node is following L1 and processing inputs.
     pub fn is_ready(&self) -> bool {
-        *self.lock() == Phase::Ready
+        self.lock().phase == Phase::Ready
     }
 }
 

@@ -8,5 +8,7 @@ pub mod http;
 pub mod inspect;
 pub mod l1;
 pub mod node;
+pub mod owner;
 pub mod rollup_api;
+pub mod settle;
 pub mod store;

@@ -56,6 +56,16 @@ struct Args {
     /// Run the static riscv64 backend (scripts/build-riscv64.sh) under qemu-riscv64-static.
     #[arg(long, env = "DEVNODE_RISCV64")]
     riscv64: bool,
+    /// Epoch length in L1 blocks, as Cartesi node v1.5's CARTESI_EPOCH_LENGTH: an epoch closes,
+    /// and the node claims it, once L1 is past its last block and its inputs are processed. The
+    /// default, 1, makes a withdrawal's voucher executable as soon as its block is sealed (with
+    /// anvil's default a block per transaction, an epoch ends with its input's block).
+    #[arg(long, env = "DEVNODE_EPOCH_LENGTH", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    epoch_length: u64,
+    /// Submit no claims: check each claim another node makes on the chain at --rpc-url against
+    /// this node's own epoch hash, and report agreement or the first disagreement.
+    #[arg(long, env = "DEVNODE_VALIDATE", requires = "rpc_url")]
+    validate: bool,
     /// Skip deploying the test ERC-20, ERC-721 and ERC-1155 tokens.
     #[arg(long, env = "DEVNODE_NO_TEST_TOKENS")]
     no_test_tokens: bool,
@@ -106,6 +116,8 @@ fn main() -> ExitCode {
         backend_timeout: Duration::from_secs(args.backend_timeout),
         test_tokens: !args.no_test_tokens,
         backend,
+        epoch_length: args.epoch_length,
+        validate: args.validate,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,

@@ -52,6 +52,10 @@ pub struct NodeConfig {
     pub backend_timeout: Duration,
     pub test_tokens: bool,
     pub backend: BackendCommand,
+    /// Epoch length in L1 blocks (`--epoch-length`).
+    pub epoch_length: u64,
+    /// Check another party's claims instead of claiming (`--validate`).
+    pub validate: bool,
 }
 
 /// Why the node stopped.
@@ -228,12 +232,14 @@ pub async fn run(
     l1::write_deployment_files(&book, &node_modules, &config.deployments_dir)?;
 
     // Before anything is replayed: drop what L1 no longer has.
+    let read_through = Arc::new(AtomicU64::new(0));
     let follow = Follow {
         rpc: rpc.clone(),
         store: store.clone(),
         input_box: book.rollups.input_box,
         app: book.application.app,
         deployment_block: book.application.block_number,
+        read_through: read_through.clone(),
     };
     let still_on_l1 = follow.inputs_still_on_l1().await.map_err(|e| match e {
         FollowError::L1(e) => NodeError::L1(e),
@@ -280,6 +286,19 @@ pub async fn run(
     let arrived = Arc::new(Notify::new());
     let (rollbacks, rollback_requests) = mpsc::channel(1);
     tasks.0.push(tokio::spawn(follow.run(arrived.clone(), rollbacks, health.clone())));
+    let settler = crate::settle::Settler {
+        rpc: rpc.clone(),
+        store: store.clone(),
+        app: book.application.app,
+        authority: book.application.authority,
+        owner: book.application.owner,
+        deployment_block: book.application.block_number,
+        epoch_length: config.epoch_length.max(1),
+        mode: if config.validate { crate::settle::Mode::Validate } else { crate::settle::Mode::Claim },
+        health: health.clone(),
+        read_through,
+    };
+    tasks.0.push(tokio::spawn(settler.run()));
 
     let rollup_url = format!("http://{rollup_address}");
     let rpc_url = anvil.as_ref().map_or_else(|| config.rpc_url.clone().unwrap_or_default(), |a| a.url().to_string());
@@ -343,6 +362,8 @@ struct Follow {
     input_box: l1::Address,
     app: l1::Address,
     deployment_block: u64,
+    /// The last L1 block whose inputs are all stored (for the settler).
+    read_through: Arc<AtomicU64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -452,6 +473,7 @@ impl Follow {
             acknowledged.await.map_err(|_| FollowError::Stopped)?;
             let (from, next) = self.resume_point()?;
             watcher.reset(from, next);
+            self.read_through.store(from.saturating_sub(1), Ordering::Relaxed);
             return Ok(true);
         }
         let events = watcher.poll().await?;
@@ -468,6 +490,7 @@ impl Follow {
                 Err(e) => return Err(e.into()),
             }
         }
+        self.read_through.store(watcher.next_block().saturating_sub(1), Ordering::Relaxed);
         Ok(read_more)
     }
 }

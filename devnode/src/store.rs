@@ -44,6 +44,21 @@ CREATE TABLE outputs (
     PRIMARY KEY (input_idx, seq),
     UNIQUE (kind, input_idx, kind_idx)
 );
+CREATE TABLE claims (
+    idx         INTEGER PRIMARY KEY,
+    first_input INTEGER NOT NULL,
+    last_input  INTEGER NOT NULL,
+    epoch_hash  BLOB    NOT NULL,
+    submitted   INTEGER NOT NULL
+);
+CREATE TABLE proofs (
+    kind      INTEGER NOT NULL,
+    input_idx INTEGER NOT NULL,
+    kind_idx  INTEGER NOT NULL,
+    claim_idx INTEGER NOT NULL REFERENCES claims (idx),
+    validity  BLOB    NOT NULL,
+    PRIMARY KEY (kind, input_idx, kind_idx)
+);
 ";
 
 /// How an input ended. `Unprocessed` is the status of an input stored but not yet completed.
@@ -106,7 +121,7 @@ pub enum OutputKind {
 }
 
 impl OutputKind {
-    fn code(self) -> i64 {
+    pub fn code(self) -> i64 {
         match self {
             OutputKind::Notice => 0,
             OutputKind::Voucher => 1,
@@ -139,6 +154,26 @@ pub struct StoredOutput {
     pub input_index: u64,
     pub index: u64,
     pub output: Output,
+}
+
+/// A claim: the epoch hash of inputs `first_input..=last_input`, the `index`-th claim of the
+/// application. `submitted` once L1's History has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimRecord {
+    pub index: u64,
+    pub first_input: u64,
+    pub last_input: u64,
+    pub epoch_hash: [u8; 32],
+    pub submitted: bool,
+}
+
+/// The validity proof of one output, in the compact form of `settle::merkle::Validity`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredProof {
+    pub kind: OutputKind,
+    pub input_index: u64,
+    pub index: u64,
+    pub validity: Vec<u8>,
 }
 
 /// Which inputs a listing covers: the reader API's `InputFilter`, both bounds strict.
@@ -508,10 +543,124 @@ impl Store {
         let keep = sql_int(keep)?;
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
+        // Claims that cover a dropped input go too: L1 cannot have them any more either.
+        tx.execute("DELETE FROM proofs WHERE claim_idx IN (SELECT idx FROM claims WHERE last_input >= ?1)", [keep])?;
+        tx.execute("DELETE FROM claims WHERE last_input >= ?1", [keep])?;
         tx.execute("DELETE FROM outputs WHERE input_idx >= ?1", [keep])?;
         let dropped = tx.execute("DELETE FROM inputs WHERE idx >= ?1", [keep])?;
         tx.commit()?;
         Ok(dropped as u64)
+    }
+
+    /// The highest-index input whose L1 block is at most `block`.
+    pub fn last_input_up_to_block(&self, block: u64) -> Result<Option<u64>, StoreError> {
+        let conn = self.lock()?;
+        let n: Option<i64> =
+            conn.query_row("SELECT MAX(idx) FROM inputs WHERE block_number <= ?1", [sql_int(block)?], |r| r.get(0))?;
+        n.map(|n| from_sql_int(n, "input index")).transpose()
+    }
+
+    /// The status and outputs of inputs `first..=last`, in order (for an epoch's trees).
+    pub fn completed_range(&self, first: u64, last: u64) -> Result<Vec<(InputStatus, Vec<Output>)>, StoreError> {
+        let conn = self.lock()?;
+        let mut out = Vec::new();
+        for index in first..=last {
+            let status: Option<i64> = conn
+                .query_row("SELECT status FROM inputs WHERE idx = ?1", [sql_int(index)?], |r| r.get(0))
+                .optional()?;
+            let status = InputStatus::from_code(status.ok_or(StoreError::MissingInput { index })?)?;
+            out.push((status, outputs_of(&conn, index)?));
+        }
+        Ok(out)
+    }
+
+    /// Every claim, in order.
+    pub fn claims(&self) -> Result<Vec<ClaimRecord>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt =
+            conn.prepare("SELECT idx, first_input, last_input, epoch_hash, submitted FROM claims ORDER BY idx")?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, Vec<u8>>(3)?, r.get::<_, i64>(4)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(idx, first, last, hash, submitted)| {
+                Ok(ClaimRecord {
+                    index: from_sql_int(idx, "claim index")?,
+                    first_input: from_sql_int(first, "input index")?,
+                    last_input: from_sql_int(last, "input index")?,
+                    epoch_hash: hash32(&hash, "epoch hash")?,
+                    submitted: submitted != 0,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a claim (not yet submitted) with the proofs of every output it covers, in one
+    /// transaction. The claim must be the next one and start right after the previous one.
+    pub fn add_claim(&self, claim: &ClaimRecord, proofs: &[StoredProof]) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        let (count, next_input): (i64, i64) = tx.query_row(
+            "SELECT COUNT(*), COALESCE(MAX(last_input) + 1, 0) FROM claims",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if sql_int(claim.index)? != count || sql_int(claim.first_input)? != next_input || claim.last_input < claim.first_input {
+            return Err(StoreError::Corrupt(format!(
+                "claim {} of inputs {}..={} does not follow the {count} claims stored",
+                claim.index, claim.first_input, claim.last_input
+            )));
+        }
+        tx.execute(
+            "INSERT INTO claims (idx, first_input, last_input, epoch_hash, submitted) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                sql_int(claim.index)?,
+                sql_int(claim.first_input)?,
+                sql_int(claim.last_input)?,
+                &claim.epoch_hash[..],
+                i64::from(claim.submitted)
+            ],
+        )?;
+        {
+            let mut insert = tx.prepare(
+                "INSERT INTO proofs (kind, input_idx, kind_idx, claim_idx, validity) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            for p in proofs {
+                insert.execute(params![
+                    p.kind.code(),
+                    sql_int(p.input_index)?,
+                    sql_int(p.index)?,
+                    sql_int(claim.index)?,
+                    &p.validity
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Marks claim `index` as submitted or not (L1 has it, or lost it).
+    pub fn set_submitted(&self, index: u64, submitted: bool) -> Result<(), StoreError> {
+        let conn = self.lock()?;
+        conn.execute("UPDATE claims SET submitted = ?1 WHERE idx = ?2", params![i64::from(submitted), sql_int(index)?])?;
+        Ok(())
+    }
+
+    /// An output's proof and the index of its claim, once that claim is on L1.
+    pub fn proof(&self, kind: OutputKind, input_index: u64, index: u64) -> Result<Option<(u64, Vec<u8>)>, StoreError> {
+        let (Ok(input_index), Ok(index)) = (sql_int(input_index), sql_int(index)) else { return Ok(None) };
+        let conn = self.lock()?;
+        let row: Option<(i64, Vec<u8>)> = conn
+            .query_row(
+                "SELECT p.claim_idx, p.validity FROM proofs p JOIN claims c ON c.idx = p.claim_idx \
+                 WHERE p.kind = ?1 AND p.input_idx = ?2 AND p.kind_idx = ?3 AND c.submitted = 1",
+                [kind.code(), input_index, index],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        row.map(|(claim, validity)| Ok((from_sql_int(claim, "claim index")?, validity))).transpose()
     }
 
     // Reads for the reader API (GraphQL). Offsets and limits are positions in the ordered listing,

@@ -5,4 +5,5 @@ mod follow;
 mod graphql;
 mod l1;
 mod node;
+mod owner;
 mod store;

@@ -54,6 +54,8 @@ pub(crate) fn config(data: &std::path::Path, backend: BackendCommand) -> NodeCon
         backend_timeout: Duration::from_secs(60),
         test_tokens: false,
         backend,
+        epoch_length: 1,
+        validate: false,
     }
 }
 
