@@ -12,8 +12,11 @@ export interface Settlement {
   epochLength: number;
   /** The last input of the last claim; null before the first claim. */
   lastClaimedInput: number | null;
-  /** The L1 block at which the node claims the current epoch. */
-  nextClaimBlock: number;
+  /** The last L1 block of the first unclaimed input's epoch (claimed once L1 has it); null when
+   * no input waits. */
+  nextClaimBlock: number | null;
+  /** Why the node stopped processing, when it did: then no proof comes until it restarts. */
+  failure?: string;
 }
 
 /** How long `/healthz` may take: it only adds detail to a message, so it must not hold one up. */
@@ -40,18 +43,25 @@ export function healthzUrl(graphqlUrl: string): string | undefined {
 
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
-/** The `settlement` member of a `/healthz` body; undefined when absent or malformed. */
+/**
+ * The `settlement` member of a `/healthz` body, with the node's failure when its status is
+ * `failed`; undefined when the member is absent or malformed.
+ */
 export function parseSettlement(body: unknown): Settlement | undefined {
   if (typeof body !== "object" || body === null) return undefined;
-  const s = (body as { settlement?: unknown }).settlement;
+  const { settlement: s, status, reason } = body as Record<string, unknown>;
   if (typeof s !== "object" || s === null) return undefined;
   const { epoch_length, last_claimed_input, next_claim_block } = s as Record<string, unknown>;
-  if (!isCount(epoch_length) || epoch_length === 0 || !isCount(next_claim_block)) return undefined;
+  if (!isCount(epoch_length) || epoch_length === 0) return undefined;
   if (last_claimed_input !== null && !isCount(last_claimed_input)) return undefined;
+  if (next_claim_block !== null && !isCount(next_claim_block)) return undefined;
   return {
     epochLength: epoch_length,
     lastClaimedInput: last_claimed_input,
     nextClaimBlock: next_claim_block,
+    ...(status === "failed"
+      ? { failure: typeof reason === "string" && reason !== "" ? reason : "no reason given" }
+      : {}),
   };
 }
 
@@ -93,45 +103,48 @@ export async function currentBlock(
 }
 
 /** What the console knows of an output's coming proof, for the JSON output. */
-export interface EpochStatus {
-  epochLength: number;
-  lastClaimedInput: number | null;
-  nextClaimBlock: number;
+export interface EpochStatus extends Settlement {
   currentBlock: number | null;
-  /** nextClaimBlock − currentBlock, when the block is known. */
+  /** nextClaimBlock − currentBlock, when both are known. */
   blocksLeft: number | null;
 }
 
 export function epochStatus(settlement: Settlement, block: bigint | undefined): EpochStatus {
   const current = block === undefined ? null : Number(block);
+  const next = settlement.nextClaimBlock;
   return {
     ...settlement,
     currentBlock: current,
-    blocksLeft: current === null ? null : settlement.nextClaimBlock - current,
+    blocksLeft: current === null || next === null ? null : next - current,
   };
 }
 
 const blocks = (n: number) => `${n} L1 block${n === 1 ? "" : "s"}`;
 
 /**
- * One sentence on when the proof of an output of `input` should come: its epoch is claimed and
- * the proof is on its way, or the epoch is claimed at a block so many blocks away, or the claim
- * is due. Undefined without a status: the caller then says only that there is no proof yet.
+ * One sentence on when the proof of an output of `input` should come: never while the node has
+ * stopped, shortly when its epoch is claimed, else when the epoch ends (so many L1 blocks away, or
+ * already over). Undefined when there is nothing to say: the caller then says only that there is
+ * no proof yet.
  */
 export function describeEpoch(input: number, status: EpochStatus | undefined): string | undefined {
   if (status === undefined) return undefined;
-  const { lastClaimedInput, nextClaimBlock, blocksLeft, epochLength } = status;
+  const { lastClaimedInput, nextClaimBlock, blocksLeft, epochLength, failure } = status;
+  if (failure !== undefined) {
+    return `the dev node stopped processing and claims nothing until it restarts: ${failure}`;
+  }
   if (lastClaimedInput !== null && input <= lastClaimedInput) {
     return `input ${input} is in a claimed epoch (inputs up to ${lastClaimedInput}): its proof should be served shortly`;
   }
   const length = `epochs of ${blocks(epochLength)}`;
+  if (nextClaimBlock === null) return undefined;
   if (blocksLeft === null) {
-    return `the node claims the current epoch at L1 block ${nextClaimBlock} (${length})`;
+    return `the epoch ends with L1 block ${nextClaimBlock}, when the node claims it (${length})`;
   }
   if (blocksLeft > 0) {
-    return `the epoch ends in ${blocks(blocksLeft)}: the node claims it at L1 block ${nextClaimBlock} (${length})`;
+    return `the epoch ends in ${blocks(blocksLeft)}, with L1 block ${nextClaimBlock}, when the node claims it (${length})`;
   }
-  return `the epoch ended at L1 block ${nextClaimBlock}: the node claims it once its inputs are processed`;
+  return `the epoch ended with L1 block ${nextClaimBlock}: the node claims it once it has read that block and processed the epoch's inputs`;
 }
 
 /** The node's settlement status with the chain's block, when the node tells it. */

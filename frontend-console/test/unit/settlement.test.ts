@@ -51,6 +51,30 @@ describe("parseSettlement", () => {
     assert.equal(parseSettlement(settlementBody(null))?.lastClaimedInput, null);
   });
 
+  it("keeps a null next claim block (no input waits) and ignores other members", () => {
+    const body = {
+      status: "ready",
+      settlement: {
+        mode: "claim",
+        claims: 2,
+        epoch_length: 1,
+        last_claimed_input: 6,
+        next_claim_block: null,
+      },
+    };
+    assert.deepEqual(parseSettlement(body), {
+      epochLength: 1,
+      lastClaimedInput: 6,
+      nextClaimBlock: null,
+    });
+  });
+
+  it("carries a failed node's reason", () => {
+    const failed = { ...settlementBody(), status: "failed", reason: "claim disagreement" };
+    assert.equal(parseSettlement(failed)?.failure, "claim disagreement");
+    assert.equal(parseSettlement({ ...failed, reason: 3 })?.failure, "no reason given");
+  });
+
   it("is undefined when the member is absent or malformed", () => {
     const bad = (settlement: unknown) => parseSettlement({ status: "ready", settlement });
     assert.equal(parseSettlement({ status: "ready" }), undefined);
@@ -58,6 +82,7 @@ describe("parseSettlement", () => {
     assert.equal(parseSettlement("ready"), undefined);
     assert.equal(bad(null), undefined);
     assert.equal(bad({ epoch_length: 4, next_claim_block: 1 }), undefined, "no last claim");
+    assert.equal(bad({ epoch_length: 4, last_claimed_input: 1 }), undefined, "no next block");
     assert.equal(
       bad({ epoch_length: 0, last_claimed_input: null, next_claim_block: 1 }),
       undefined,
@@ -71,7 +96,7 @@ describe("parseSettlement", () => {
 describe("epochStatus and describeEpoch", () => {
   const settlement = { epochLength: 4, lastClaimedInput: 6, nextClaimBlock: 123 };
 
-  it("counts the blocks left to the claim", () => {
+  it("counts the blocks left to the claim, none without a block or a claim block", () => {
     assert.deepEqual(epochStatus(settlement, 120n), {
       epochLength: 4,
       lastClaimedInput: 6,
@@ -80,6 +105,7 @@ describe("epochStatus and describeEpoch", () => {
       blocksLeft: 3,
     });
     assert.equal(epochStatus(settlement, undefined).blocksLeft, null);
+    assert.equal(epochStatus({ ...settlement, nextClaimBlock: null }, 120n).blocksLeft, null);
   });
 
   const status = (blocksLeft: number | null, last: number | null = 6): EpochStatus => ({
@@ -93,24 +119,24 @@ describe("epochStatus and describeEpoch", () => {
   it("says how many blocks the epoch has left", () => {
     assert.equal(
       describeEpoch(7, status(3)),
-      "the epoch ends in 3 L1 blocks: the node claims it at L1 block 123 (epochs of 4 L1 blocks)",
+      "the epoch ends in 3 L1 blocks, with L1 block 123, when the node claims it (epochs of 4 L1 blocks)",
     );
-    assert.match(describeEpoch(7, status(1)) ?? "", /^the epoch ends in 1 L1 block: /);
+    assert.match(describeEpoch(7, status(1)) ?? "", /^the epoch ends in 1 L1 block, /);
     assert.match(describeEpoch(0, status(2, null)) ?? "", /^the epoch ends in 2 L1 blocks/);
   });
 
   it("says the claim is due once its block is reached", () => {
     assert.equal(
       describeEpoch(7, status(0)),
-      "the epoch ended at L1 block 123: the node claims it once its inputs are processed",
+      "the epoch ended with L1 block 123: the node claims it once it has read that block and processed the epoch's inputs",
     );
-    assert.match(describeEpoch(7, status(-2)) ?? "", /^the epoch ended at L1 block 123/);
+    assert.match(describeEpoch(7, status(-2)) ?? "", /^the epoch ended with L1 block 123:/);
   });
 
   it("names the claim block when the chain's block is unknown", () => {
     assert.equal(
       describeEpoch(7, status(null)),
-      "the node claims the current epoch at L1 block 123 (epochs of 4 L1 blocks)",
+      "the epoch ends with L1 block 123, when the node claims it (epochs of 4 L1 blocks)",
     );
   });
 
@@ -121,8 +147,16 @@ describe("epochStatus and describeEpoch", () => {
     );
   });
 
-  it("says nothing without a status", () => {
+  it("says nothing without a status, or without an epoch waiting for a claim", () => {
     assert.equal(describeEpoch(7, undefined), undefined);
+    assert.equal(describeEpoch(7, { ...status(null), nextClaimBlock: null }), undefined);
+  });
+
+  it("says a stopped node claims nothing, before anything else", () => {
+    assert.equal(
+      describeEpoch(6, { ...status(3), failure: "claim disagreement: claim 0" }),
+      "the dev node stopped processing and claims nothing until it restarts: claim disagreement: claim 0",
+    );
   });
 });
 
