@@ -8,13 +8,14 @@ import {
   type Hex,
   type PublicClient,
   encodeFunctionData,
+  formatEther,
   isAddressEqual,
   parseAbi,
 } from "viem";
 import { abis } from "./abis.ts";
 import { ConsoleError } from "./errors.ts";
 import type { OutputNode } from "./graphql.ts";
-import { type Asset, assetText, formatUnits } from "./ledger.ts";
+import { type Asset, assetText } from "./ledger.ts";
 
 /** The calls the dApp's Rollups v1 withdrawal vouchers make (`crates/rollup/src/voucher.rs`). */
 export const VOUCHER_CALLS = parseAbi([
@@ -162,14 +163,20 @@ export interface BalanceChange {
   gas?: bigint;
 }
 
-const signed = (asset: string, n: bigint) =>
-  `${n < 0n ? "-" : "+"}${formatUnits(asset, (n < 0n ? -n : n).toString())}`;
+/** An amount of the asset: Ether in ETH, anything else in base units. */
+const units = (asset: string, n: bigint) => (asset === "ETH" ? `${formatEther(n)} ETH` : `${n}`);
+const signed = (asset: string, n: bigint) => `${n < 0n ? "" : "+"}${units(asset, n)}`;
 
-/** One line: `ETH on L1 of 0x…: before -> after (change, after paying … for gas)`. */
+/**
+ * One line: `ETH on L1 of 0x…: before -> after (change)`, with, when the receiver paid the
+ * execution's gas, what the voucher paid and what went to gas.
+ */
 export function describeBalanceChange(b: BalanceChange): string {
   const gas =
-    b.gas === undefined ? "" : `, after paying ${formatUnits("ETH", b.gas.toString())} for gas`;
-  return `${b.asset} on L1 of ${b.address}: ${formatUnits(b.asset, b.before.toString())} -> ${formatUnits(b.asset, b.after.toString())} (${signed(b.asset, b.change)}${gas})`;
+    b.gas === undefined
+      ? ""
+      : `: ${units(b.asset, b.change + b.gas)} paid by the voucher, ${units(b.asset, b.gas)} for gas`;
+  return `${b.asset} on L1 of ${b.address}: ${units(b.asset, b.before)} -> ${units(b.asset, b.after)} (${signed(b.asset, b.change)}${gas})`;
 }
 
 /** The receiver's holding of the withdrawn asset just before and at the execution's block. */

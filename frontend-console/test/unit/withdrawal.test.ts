@@ -248,17 +248,27 @@ describe("balanceChange", () => {
 });
 
 describe("describeBalanceChange", () => {
-  it("writes Ether in wei and ETH, with the gas paid", () => {
+  it("writes Ether in ETH, with what the voucher paid and the gas", () => {
     assert.equal(
       describeBalanceChange({
         asset: "ETH",
         address: ME,
         before: 2_000_000_000_000_000_000n,
-        after: 2_999_000_000_000_000_000n,
-        change: 999_000_000_000_000_000n,
+        after: 2_499_000_000_000_000_000n,
+        change: 499_000_000_000_000_000n,
         gas: 1_000_000_000_000_000n,
       }),
-      `ETH on L1 of ${ME}: 2000000000000000000 (2 ETH) -> 2999000000000000000 (2.999 ETH) (+999000000000000000 (0.999 ETH), after paying 1000000000000000 (0.001 ETH) for gas)`,
+      `ETH on L1 of ${ME}: 2 ETH -> 2.499 ETH (+0.499 ETH: 0.5 ETH paid by the voucher, 0.001 ETH for gas)`,
+    );
+    assert.equal(
+      describeBalanceChange({
+        asset: "ETH",
+        address: ME,
+        before: 2n * 10n ** 18n,
+        after: 3n * 10n ** 18n,
+        change: 10n ** 18n,
+      }),
+      `ETH on L1 of ${ME}: 2 ETH -> 3 ETH (+1 ETH)`,
     );
   });
 
