@@ -318,7 +318,7 @@ async function settle(
   if (sealedBy === undefined) {
     if (!args.mine) {
       throw new ConsoleError(
-        `withdrawal ${tx?.hash ?? ""} waits in the pool: its voucher is emitted when its block is sealed`,
+        `withdrawal${tx === undefined ? "" : ` ${tx.hash}`} waits in the pool: its voucher is emitted when its block is sealed`,
         "run `ledger mine` to seal it, or pass --mine to seal it in the same command",
       );
     }
