@@ -11,7 +11,8 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer as createHttpServer } from "node:http";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -481,6 +482,8 @@ describe("the console against a running dev node", { timeout: 600_000 }, () => {
     assert.match(confirmed, /^ {2}erc1155:0xd728a78c93b8e193e12a0a20b88e514cf05e5f74:0 +10$/m);
   });
 
+  let tokenVouchersInput = -1;
+
   it("withdraws: relay the address, a voucher when the block is sealed, executed once proven", async () => {
     const withdraw = ["ledger", "withdraw", "--asset", "erc20:SimpleERC20", "--amount", "10"];
     const early = await fails([...withdraw, "--url", graphqlUrl]);
@@ -498,6 +501,7 @@ describe("the console against a running dev node", { timeout: 600_000 }, () => {
     await ok([...withdraw, "--url", graphqlUrl]);
     const mined = await ok(["ledger", "mine", "--url", graphqlUrl, "--json"]);
     const input = (JSON.parse(mined) as { input: number }).input;
+    tokenVouchersInput = input;
     const vouchers = await vouchersOf(input);
     assert.equal(vouchers.length, 2, "the pending withdrawal and this one, in one block");
     for (const [i, voucher] of vouchers.entries()) {
@@ -628,6 +632,75 @@ describe("the console against a running dev node", { timeout: 600_000 }, () => {
       input,
       valid: true,
     });
+  });
+
+  it("names the contract's rejection of a proof with one sibling altered", async () => {
+    // A reader in front of the node's that alters the first sibling of every proof it serves.
+    const tamper = createHttpServer((req, res) => {
+      let body = "";
+      req.on("data", (d: Buffer) => (body += d.toString()));
+      req.on("end", () => {
+        void (async () => {
+          const answer = await fetch(graphqlUrl, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body,
+          });
+          const json = (await answer.json()) as {
+            data?: Record<string, { proof?: { validity: Record<string, string[]> } | null }>;
+          };
+          for (const output of Object.values(json.data ?? {})) {
+            const siblings = output.proof?.validity.outputHashInOutputHashesSiblings;
+            if (siblings !== undefined) siblings[0] = `0x${"00".repeat(31)}01`;
+          }
+          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(json));
+        })();
+      });
+    });
+    await new Promise<void>((listening) => tamper.listen(0, "127.0.0.1", listening));
+    const tamperUrl = `http://127.0.0.1:${(tamper.address() as AddressInfo).port}/graphql`;
+    try {
+      const input = String(tokenVouchersInput);
+      const voucher = await fails([
+        "voucher",
+        "execute",
+        "--index",
+        "1",
+        "--input",
+        input,
+        "--url",
+        tamperUrl,
+      ]);
+      assert.equal(
+        voucher.error,
+        "error: COULD NOT EXECUTE VOUCHER: IncorrectOutputHashesRootHash(): the output is not in its input's output tree (hint: the node's proof and the claim on chain disagree: check the dev node's log and --url)",
+      );
+      assert.deepEqual(
+        (await vouchersOf(tokenVouchersInput)).map((v) => [v.index, v.executed]),
+        [
+          [0, true],
+          [1, false],
+        ],
+        "nothing was executed",
+      );
+      const notice = await fails([
+        "notice",
+        "validate",
+        "--index",
+        "0",
+        "--input",
+        input,
+        "--url",
+        tamperUrl,
+      ]);
+      assert.match(
+        notice.error,
+        /^error: COULD NOT VALIDATE NOTICE: IncorrectOutputHashesRootHash\(\): /,
+      );
+    } finally {
+      tamper.closeAllConnections();
+      await new Promise((closed) => tamper.close(closed));
+    }
   });
 
   it("withdraws an ERC-20 with --mine --execute and shows the L1 balance change", async () => {
