@@ -1,6 +1,6 @@
 import type { Address, Hex } from "viem";
 import { abis } from "../lib/abis.ts";
-import { hexToJson, payloadToHex } from "../lib/bytes.ts";
+import { payloadToHex } from "../lib/bytes.ts";
 import {
   DEFAULT_DEPLOYMENTS_DIR,
   contractAddress,
@@ -8,7 +8,7 @@ import {
   readContractsFromDirs,
 } from "../lib/deployments.ts";
 import { ConsoleError, toConsoleError } from "../lib/errors.ts";
-import { fetchOutputs, waitForInput } from "../lib/graphql.ts";
+import { fetchOutputs } from "../lib/graphql.ts";
 import {
   DEVNET_MNEMONIC,
   type L1,
@@ -25,12 +25,10 @@ import {
   type Asset,
   type Balance,
   ERROR_HINTS,
-  type LedgerReport,
+  type Outcome,
   type Operation,
   type TokenResolver,
   abiPayload,
-  decodeLedgerReport,
-  describeAccepted,
   fetchBalances,
   formatBalances,
   formatUnits,
@@ -39,6 +37,7 @@ import {
   parseAsset,
   queryLedger,
   routes,
+  waitOutcome,
 } from "../lib/ledger.ts";
 import type { Out } from "../lib/output.ts";
 import { executeVoucher, waitForProof, wasVoucherExecuted } from "../lib/proofs.ts";
@@ -60,59 +59,6 @@ import {
   withRollups,
 } from "./options.ts";
 
-/** What the node made of a sent input: the dApp's answer as lines and JSON, or why it failed. */
-export interface Outcome {
-  value: Sent & { status: string; reports: unknown[] };
-  lines: string[];
-  /** The dApp's report when it accepted the input. */
-  accepted?: Extract<LedgerReport, { accepted: unknown }>;
-  /** Set when the input was rejected or did not complete. */
-  failure?: ConsoleError;
-}
-
-/** Waits for the node to process a sent input and reads the dApp's answer. */
-export async function waitOutcome(
-  url: string,
-  sent: Sent,
-  timeoutSeconds: number,
-  out: Out,
-  acceptedLines?: readonly string[],
-): Promise<Outcome> {
-  out.progress(`waiting for the node to process input ${sent.input}...`);
-  const result = await waitForInput(url, sent.input, timeoutSeconds * 1000);
-  const reports = result.reports.map((p) => decodeLedgerReport(p));
-  const value = {
-    ...sent,
-    status: result.status,
-    reports: result.reports.map((p) => hexToJson(p) ?? p),
-  };
-  const rejection = reports.find((r) => r !== undefined && "error" in r);
-  if (result.status === "ACCEPTED") {
-    const accepted = reports.find((r) => r !== undefined && "accepted" in r);
-    const lines = [`input ${sent.input} accepted`];
-    if (acceptedLines !== undefined) lines.push(...acceptedLines);
-    else if (accepted !== undefined && "accepted" in accepted)
-      lines.push(...describeAccepted(accepted));
-    return {
-      value,
-      lines,
-      ...(accepted !== undefined && "accepted" in accepted ? { accepted } : {}),
-    };
-  }
-  if (rejection !== undefined && "error" in rejection) {
-    const failure = new ConsoleError(
-      `input ${sent.input} was rejected: ${rejection.error.code}: ${rejection.error.message}`,
-      ERROR_HINTS[rejection.error.code] ?? "the input changed nothing",
-    );
-    return { value, lines: [], failure };
-  }
-  const failure = new ConsoleError(
-    `input ${sent.input} ended ${result.status}`,
-    "see `report list --input` and the dev node's log",
-  );
-  return { value, lines: [], failure };
-}
-
 /** Waits for the node to process a sent input and prints the dApp's answer; a rejection fails. */
 export async function awaitResult(
   url: string,
@@ -121,7 +67,7 @@ export async function awaitResult(
   out: Out,
   acceptedLines?: readonly string[],
 ): Promise<void> {
-  const outcome = await waitOutcome(url, sent, timeoutSeconds, out, acceptedLines);
+  const outcome = await waitOutcome(url, sent, timeoutSeconds, out.progress, acceptedLines);
   if (outcome.failure === undefined) {
     out.result(outcome.lines, outcome.value);
     return;
@@ -283,7 +229,7 @@ async function withdrawAndSettle(args: SettleArgs, out: Out): Promise<void> {
     out.progress(`sending ${args.abi ? payload : jsonPayload(operation)}`);
     const sent = await addInput(l1, r, payload);
     out.progress(`input ${sent.input} added`);
-    return waitOutcome(args.url, sent, answerTimeout, out);
+    return waitOutcome(args.url, sent, answerTimeout, out.progress);
   };
   const withdrawal = await send({ op: "withdraw", asset: args.asset, amount: args.amount });
   const value: Record<string, unknown> = { ...withdrawal.value };
