@@ -67,8 +67,10 @@ pub enum NodeError {
     Store(#[from] StoreError),
     #[error("cannot listen on {address} for {what}: {source} (is another node running? choose another address with --{flag})")]
     Bind { what: &'static str, flag: &'static str, address: SocketAddr, source: std::io::Error },
-    #[error("data directory {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    #[error("{0}")]
+    Owner(#[from] crate::owner::OwnerError),
+    #[error("anvil, the node's L1, exited unexpectedly ({0}); start the node again: it reloads the chain saved in its data directory and drops any input the chain lost")]
+    AnvilExited(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("the backend {program} exited before asking for work ({why}); its own message, if any, is above")]
@@ -152,11 +154,14 @@ fn status_of(completion: &Completion) -> (InputStatus, Option<&[u8]>) {
 }
 
 /// Prints the address book and the readiness line: the node's results on stdout (logs go to
-/// stderr), so scripts can wait for "devnode ready".
-#[allow(clippy::print_stdout)]
+/// stderr), so scripts can wait for "devnode ready". A closed stdout (`devnode | head`) is not
+/// the node's concern: what cannot be printed is dropped.
 fn announce(book: &l1::AddressBook, status: &Ready, config: &NodeConfig) {
-    println!("{}", book.render());
-    println!(
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", book.render());
+    let _ = writeln!(
+        out,
         "devnode ready\n  L1 RPC       {}\n  GraphQL      {}\n  inspect      {}\n  health       {}\n  rollup API   {} (private to the backend: {})\n  application  {}\n  deployments  {}/localhost\n  data         {}",
         status.rpc_url,
         status.graphql_url,
@@ -168,17 +173,20 @@ fn announce(book: &l1::AddressBook, status: &Ready, config: &NodeConfig) {
         config.deployments_dir.display(),
         config.data_dir.display(),
     );
-    println!(
+    let _ = writeln!(
+        out,
         "next: send inputs with cast or the frontend-console, then inspect or query GraphQL (README, \"Walkthrough\")"
     );
 }
 
 /// Says on stdout, where "devnode ready" would be, that the node failed before it was ready; its
 /// APIs keep answering with the reason.
-#[allow(clippy::print_stdout)]
 fn announce_failure(book: &l1::AddressBook, status: &Ready, failure: &str) {
-    println!("{}", book.render());
-    println!(
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", book.render());
+    let _ = writeln!(
+        out,
         "devnode FAILED: {failure}\n  health       {}\n  GraphQL      {}\n  inspect      {}\n(stop it with Ctrl-C)",
         status.graphql_url.replace("/graphql", "/healthz"),
         status.graphql_url,
@@ -204,14 +212,12 @@ pub async fn run(
     ready: Option<oneshot::Sender<Ready>>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), NodeError> {
-    if config.data_dir.is_file() {
-        return Err(NodeError::DataDir {
-            path: config.data_dir.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::AlreadyExists, "is a file, not a directory"),
-        });
-    }
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|source| NodeError::DataDir { path: config.data_dir.clone(), source })?;
+    // One node per data directory; leftovers of a killed node are stopped first.
+    let data_dir = config.data_dir.clone();
+    let data = tokio::task::spawn_blocking(move || crate::owner::DataDir::acquire(&data_dir))
+        .await
+        .map_err(|e| NodeError::Failed(format!("cannot take the data directory: {e}")))?;
+    let data = Arc::new(data?);
     let store = Arc::new(Store::open(&config.data_dir.join("devnode.sqlite3"))?);
     let health = Health::new();
 
@@ -224,6 +230,7 @@ pub async fn run(
             anvil_config.block_time = config.block_time;
             anvil_config.state_file = Some(config.data_dir.join("anvil-state.json"));
             let anvil = Anvil::start(&anvil_config).await?;
+            data.record_child("anvil", anvil.pid())?;
             let rpc = anvil.rpc();
             (Some(anvil), rpc)
         }
@@ -324,11 +331,29 @@ pub async fn run(
         shutdown,
         failures: Failures::default(),
         announce: Some((book, status, ready)),
+        data: data.clone(),
     };
-    let result = supervisor.run().await;
+    let mut anvil = anvil;
+    let result = tokio::select! {
+        result = supervisor.run() => result,
+        exit = async {
+            match anvil.as_mut() {
+                Some(a) => a.exited().await,
+                None => std::future::pending().await,
+            }
+        } => {
+            let why = exit.map_or_else(|e| e.to_string(), |s| s.to_string());
+            tracing::error!("anvil exited unexpectedly ({why}); the node stops");
+            Err(NodeError::AnvilExited(why))
+        }
+    };
+    drop(supervisor);
     drop(tasks);
     if let Some(anvil) = anvil {
+        let pid = anvil.pid();
+        // Saves the chain completely before stopping it.
         anvil.stop().await;
+        data.forget_child(pid);
     }
     result
 }
@@ -570,6 +595,8 @@ struct Supervisor {
     failures: Failures,
     /// What to print and send once the node is ready for the first time.
     announce: Option<(l1::AddressBook, Ready, Option<oneshot::Sender<Ready>>)>,
+    /// The data directory, where each backend's pid is recorded while it runs.
+    data: Arc<crate::owner::DataDir>,
 }
 
 impl Supervisor {
@@ -587,7 +614,9 @@ impl Supervisor {
                 None => Stop::Respawn,
             };
             if let Some(b) = backend {
+                let pid = b.pid();
                 b.stop().await;
+                self.data.forget_child(pid);
             }
             match stop {
                 Stop::Shutdown => return Ok(()),
@@ -615,6 +644,10 @@ impl Supervisor {
         self.health.set(Phase::Starting);
         let prefix = self.api.begin_session()?;
         let mut backend = Backend::spawn(&self.config.backend, &format!("{}{prefix}", self.rollup_url))?;
+        if let Err(e) = self.data.record_child("backend", backend.pid()) {
+            // It exited already (the wait below says how): there is nothing left to stop later.
+            tracing::debug!("{e}");
+        }
         let why = tokio::select! {
             () = self.api.greeted() => return Ok(Some(backend)),
             exit = backend.wait() => exit.map_or_else(|e| e.to_string(), |s| s.to_string()),
@@ -623,7 +656,9 @@ impl Supervisor {
             }
             () = Self::wait_shutdown(&mut self.shutdown) => return Ok(Some(backend)),
         };
+        let pid = backend.pid();
         backend.stop().await;
+        self.data.forget_child(pid);
         if self.announce.is_some() {
             // Never ready yet: a backend that cannot start is a start error, said once.
             return Err(NodeError::BackendStart { program: self.config.backend.program.display().to_string(), why });

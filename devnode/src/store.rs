@@ -581,7 +581,13 @@ impl Store {
             conn.prepare("SELECT idx, first_input, last_input, epoch_hash, submitted FROM claims ORDER BY idx")?;
         let rows = stmt
             .query_map([], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, Vec<u8>>(3)?, r.get::<_, i64>(4)?))
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Vec<u8>>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
             })?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
@@ -602,12 +608,14 @@ impl Store {
     pub fn add_claim(&self, claim: &ClaimRecord, proofs: &[StoredProof]) -> Result<(), StoreError> {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
-        let (count, next_input): (i64, i64) = tx.query_row(
-            "SELECT COUNT(*), COALESCE(MAX(last_input) + 1, 0) FROM claims",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        if sql_int(claim.index)? != count || sql_int(claim.first_input)? != next_input || claim.last_input < claim.first_input {
+        let (count, next_input): (i64, i64) =
+            tx.query_row("SELECT COUNT(*), COALESCE(MAX(last_input) + 1, 0) FROM claims", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        if sql_int(claim.index)? != count
+            || sql_int(claim.first_input)? != next_input
+            || claim.last_input < claim.first_input
+        {
             return Err(StoreError::Corrupt(format!(
                 "claim {} of inputs {}..={} does not follow the {count} claims stored",
                 claim.index, claim.first_input, claim.last_input
@@ -644,7 +652,10 @@ impl Store {
     /// Marks claim `index` as submitted or not (L1 has it, or lost it).
     pub fn set_submitted(&self, index: u64, submitted: bool) -> Result<(), StoreError> {
         let conn = self.lock()?;
-        conn.execute("UPDATE claims SET submitted = ?1 WHERE idx = ?2", params![i64::from(submitted), sql_int(index)?])?;
+        conn.execute(
+            "UPDATE claims SET submitted = ?1 WHERE idx = ?2",
+            params![i64::from(submitted), sql_int(index)?],
+        )?;
         Ok(())
     }
 

@@ -17,8 +17,8 @@ mod rpc;
 
 pub use addresses::{checksum, create2_address, keccak256, AddressBook, Application, RollupsV1, TestTokens};
 pub use anvil::{Anvil, AnvilConfig};
-pub use claims::{claim_context, get_claim, submit_claim, Claim};
 pub use artifacts::{Artifact, NodeModules, NPM_HINT};
+pub use claims::{claim_context, get_claim, submit_claim, Claim};
 pub use deploy::{
     deploy_application, deploy_devnet, deploy_rollups_v1, deploy_test_tokens, ensure_create2_factory,
     write_deployment_files, ARACHNID_CREATE2_PROXY, DEVNET_ACCOUNT_0, SAFE_SINGLETON_FACTORY,

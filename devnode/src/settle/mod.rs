@@ -88,9 +88,10 @@ pub fn epoch_of(first: u64, inputs: &[(InputStatus, Vec<Output>)]) -> (Epoch, Ve
     let per_input: Vec<InputOutputs> = inputs
         .iter()
         .map(|(status, outputs)| match status {
-            InputStatus::Accepted => {
-                InputOutputs::Accepted { vouchers: hashes(outputs, Kind::Voucher), notices: hashes(outputs, Kind::Notice) }
-            }
+            InputStatus::Accepted => InputOutputs::Accepted {
+                vouchers: hashes(outputs, Kind::Voucher),
+                notices: hashes(outputs, Kind::Notice),
+            },
             _ => InputOutputs::Reverted,
         })
         .collect();
@@ -98,7 +99,9 @@ pub fn epoch_of(first: u64, inputs: &[(InputStatus, Vec<Output>)]) -> (Epoch, Ve
     let mut proofs = Vec::new();
     for (offset, input) in per_input.iter().enumerate() {
         let InputOutputs::Accepted { vouchers, notices } = input else { continue };
-        for (kind, count, stored) in [(Kind::Voucher, vouchers.len(), OutputKind::Voucher), (Kind::Notice, notices.len(), OutputKind::Notice)] {
+        for (kind, count, stored) in
+            [(Kind::Voucher, vouchers.len(), OutputKind::Voucher), (Kind::Notice, notices.len(), OutputKind::Notice)]
+        {
             for index in 0..count as u64 {
                 if let Some(validity) = epoch.proof(kind, offset as u64, index) {
                     proofs.push(StoredProof {
@@ -146,7 +149,10 @@ impl Settler {
                 }
                 Err(SettleError::Store(e)) => {
                     tracing::error!("settlement cannot use the database: {e}; the node stops processing");
-                    self.health.fail(format!("settlement cannot use the database: {e}"), "check the disk, then restart the node");
+                    self.health.fail(
+                        format!("settlement cannot use the database: {e}"),
+                        "check the disk, then restart the node",
+                    );
                     return;
                 }
                 Err(SettleError::Disagreement(reason)) => {
@@ -183,7 +189,12 @@ impl Settler {
                     if self.get_claim(claim.index).await?.is_some() {
                         break;
                     }
-                    tracing::warn!("L1 no longer has claim {} (inputs {}..={})", claim.index, claim.first_input, claim.last_input);
+                    tracing::warn!(
+                        "L1 no longer has claim {} (inputs {}..={})",
+                        claim.index,
+                        claim.first_input,
+                        claim.last_input
+                    );
                     self.store.set_submitted(claim.index, false)?;
                 }
                 return Ok(true);
@@ -259,7 +270,8 @@ impl Settler {
             return Ok(false);
         }
         let (epoch, proofs) = epoch_of(first, &inputs);
-        let claim = ClaimRecord { index, first_input: first, last_input: last, epoch_hash: epoch.hash(), submitted: false };
+        let claim =
+            ClaimRecord { index, first_input: first, last_input: last, epoch_hash: epoch.hash(), submitted: false };
         self.store.add_claim(&claim, &proofs)?;
         Ok(true)
     }

@@ -6,4 +6,5 @@ mod graphql;
 mod l1;
 mod node;
 mod owner;
+mod process;
 mod store;
