@@ -734,6 +734,55 @@ describe("the console against a running dev node", { timeout: 600_000 }, () => {
     assert.equal(await erc20Of(SIMPLE_ERC20, ME), before + 7n);
   });
 
+  it("withdraws the ERC-721 and ERC-1155 tokens with --mine --execute", async () => {
+    const erc721 = "0x4fd594c6aa126de9389fed996337f120d4ea011b";
+    const erc1155 = "0xd728a78c93b8e193e12a0a20b88e514cf05e5f74";
+    const word = (n: bigint | string) => BigInt(n).toString(16).padStart(64, "0");
+    const ownerOf = async (id: bigint) =>
+      `0x${((await rpc("eth_call", [{ to: erc721, data: `0x6352211e${word(id)}` }, "latest"])) as string).slice(-40)}`;
+    const balanceOf1155 = async (id: bigint) =>
+      BigInt(
+        (await rpc("eth_call", [
+          { to: erc1155, data: `0x00fdd58e${word(ME)}${word(id)}` },
+          "latest",
+        ])) as string,
+      );
+    assert.equal(await ownerOf(0n), DAPP.toLowerCase(), "the portal gave the token to the dApp");
+    const nft = await ok([
+      "ledger",
+      "withdraw",
+      "--asset",
+      "erc721:SimpleERC721:0",
+      "--mine",
+      "--execute",
+      "--url",
+      graphqlUrl,
+    ]);
+    assert.match(nft, new RegExp(`^erc721:${erc721}:0 on L1 of ${ME}: 0 -> 1 \\(\\+1\\)$`, "m"));
+    assert.equal(await ownerOf(0n), ME.toLowerCase());
+    const before = await balanceOf1155(0n);
+    const multi = await ok([
+      "ledger",
+      "withdraw",
+      "--asset",
+      "erc1155:SimpleERC1155:0",
+      "--amount",
+      "4",
+      "--mine",
+      "--execute",
+      "--url",
+      graphqlUrl,
+    ]);
+    assert.match(
+      multi,
+      new RegExp(
+        `^erc1155:${erc1155}:0 on L1 of ${ME}: ${before} -> ${before + 4n} \\(\\+4\\)$`,
+        "m",
+      ),
+    );
+    assert.equal(await balanceOf1155(0n), before + 4n);
+  });
+
   it("runs through `yarn start` and `npm start --`", async () => {
     const viaYarn = await ok(["ledger", "block", "latest", "--url", inspectUrl, "--json"], "yarn");
     const viaNpm = await ok(["ledger", "block", "latest", "--url", inspectUrl, "--json"], "npm");
