@@ -62,7 +62,7 @@ export const REVERT_MEANINGS: Readonly<Record<string, string>> = {
 const PROOF_HINT =
   "the node's proof and the claim on chain disagree: check the dev node's log and --url";
 
-/** `Name() (what it means)` for a revert, or viem's reason when it names no known error. */
+/** `Name(): what it means` for a known revert, with its name; else the reason as viem gives it. */
 export function explainRevert(error: unknown): { reason: string; name?: string } {
   const reason = revertReason(error);
   const name = /^(\w+)\(/.exec(reason)?.[1];
