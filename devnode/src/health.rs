@@ -43,7 +43,7 @@ struct Inner {
 
 /// A shared, cheap-to-clone view of the node's phase.
 #[derive(Clone, Debug)]
-pub struct Health(Arc<Mutex<Inner>>);
+pub struct Health(Arc<Mutex<Inner>>, Arc<tokio::sync::Notify>);
 
 impl Default for Health {
     fn default() -> Health {
@@ -53,7 +53,10 @@ impl Default for Health {
 
 impl Health {
     pub fn new() -> Health {
-        Health(Arc::new(Mutex::new(Inner { phase: Phase::Starting, settlement: None })))
+        Health(
+            Arc::new(Mutex::new(Inner { phase: Phase::Starting, settlement: None })),
+            Arc::new(tokio::sync::Notify::new()),
+        )
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -81,6 +84,20 @@ impl Health {
     /// Puts the node in the failed phase (the first failure is the one kept).
     pub fn fail(&self, reason: impl Into<String>, hint: impl Into<String>) {
         self.set(Phase::Failed { reason: reason.into(), hint: hint.into() });
+        self.1.notify_waiters();
+    }
+
+    /// Resolves once the node has failed.
+    pub async fn failed(&self) {
+        loop {
+            let notified = self.1.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.failure().is_some() {
+                return;
+            }
+            notified.await;
+        }
     }
 
     /// The failure as one sentence for error messages, when the node has failed.

@@ -349,7 +349,12 @@ pub async fn run(
     };
     drop(supervisor);
     drop(tasks);
-    if let Some(anvil) = anvil {
+    if matches!(result, Err(NodeError::AnvilExited(_))) {
+        // Nothing left to save or stop.
+        if let Some(anvil) = anvil {
+            data.forget_child(anvil.pid());
+        }
+    } else if let Some(anvil) = anvil {
         let pid = anvil.pid();
         // Saves the chain completely before stopping it.
         anvil.stop().await;
@@ -520,6 +525,37 @@ impl Follow {
     }
 }
 
+/// How a request ended, for messages: the status and the kinds of the outputs.
+fn describe_outcome(status: &Status, outputs: &[rollup::wire::Output]) -> String {
+    let status = match status {
+        Status::Accepted => "ACCEPTED".to_owned(),
+        Status::Rejected => "REJECTED".to_owned(),
+        Status::Exception(p) => format!("EXCEPTION ({})", String::from_utf8_lossy(&p[..p.len().min(80)])),
+    };
+    let kinds: Vec<String> = outputs
+        .iter()
+        .map(|o| {
+            let (kind, bytes) = match o {
+                rollup::wire::Output::Notice(p) => ("notice", p),
+                rollup::wire::Output::Report(p) => ("report", p),
+                rollup::wire::Output::Voucher(v) => ("voucher", &v.payload.0),
+            };
+            // A short digest of each output, so two lists of the same shape still show where they differ.
+            let digest = crate::l1::keccak256(bytes);
+            format!("{kind} {:.8}", hex::encode(digest.0))
+        })
+        .collect();
+    format!("{status} with [{}]", kinds.join(", "))
+}
+
+fn status_of_stored(status: InputStatus) -> Status {
+    match status {
+        InputStatus::Rejected => Status::Rejected,
+        InputStatus::Exception => Status::Exception(vec![]),
+        _ => Status::Accepted,
+    }
+}
+
 /// Consecutive backend failures (exits, hangs) with no request completed in between, after which
 /// the node stops: the backend cannot make progress, and restarting it again would only loop.
 const MAX_FAILURES_WITHOUT_PROGRESS: u32 = 5;
@@ -619,7 +655,12 @@ impl Supervisor {
                 self.data.forget_child(pid);
             }
             match stop {
-                Stop::Shutdown => return Ok(()),
+                Stop::Shutdown => {
+                    return match self.health.failure() {
+                        Some(failure) => Err(NodeError::Failed(failure)),
+                        None => Ok(()),
+                    }
+                }
                 Stop::Respawn => {
                     tokio::time::sleep(self.failures.backoff()).await;
                 }
@@ -728,12 +769,10 @@ impl Supervisor {
                     self.failures.progress();
                     if status_of(&completion).0 != status || completion.outputs != outputs {
                         let reason = format!(
-                            "replaying input {} gave {:?} with {} outputs, but the node stored {:?} with {} outputs",
+                            "replaying input {} gave {}, but the node stored {}",
                             record.index,
-                            completion.status,
-                            completion.outputs.len(),
-                            status,
-                            outputs.len()
+                            describe_outcome(&completion.status, &completion.outputs),
+                            describe_outcome(&status_of_stored(status), &outputs),
                         );
                         tracing::error!("REPLAY MISMATCH: {reason}; the node stops processing");
                         self.health.fail(
@@ -818,6 +857,7 @@ impl Supervisor {
                     return Stop::Respawn;
                 }
                 () = Self::wait_shutdown(&mut self.shutdown) => return Stop::Shutdown,
+                () = self.health.failed() => return Stop::Failed,
             }
         }
     }

@@ -32,6 +32,12 @@ use tokio::sync::{oneshot, Notify};
 /// Largest request body: the limit of Cartesi's own server from guest tools 0.17 on.
 const MAX_BODY: usize = 5 << 20;
 
+/// How long a kept-alive connection of the backend may stay idle. The backend is the only client
+/// (behind its private URL) and may compute for a long time between two posts (a block's proof of
+/// work): its connection must not be closed under it. The liveness timeout of the supervisor,
+/// not this, decides when a backend is stuck.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
+
 /// How the backend ended a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -207,7 +213,8 @@ impl RollupApi {
     /// Serves the API on `listener` until `shutdown` completes.
     pub async fn serve(&self, listener: TcpListener, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let api = self.clone();
-        crate::http::serve(listener, shutdown, "rollup API", move |req| {
+        let options = crate::http::Options { header_read_timeout: IDLE_TIMEOUT, ..Default::default() };
+        crate::http::serve_with(listener, shutdown, "rollup API", options, move |req| {
             let api = api.clone();
             async move { api.handle(req).await }
         })

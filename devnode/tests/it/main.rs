@@ -7,4 +7,6 @@ mod l1;
 mod node;
 mod owner;
 mod process;
+mod servers;
+mod settle;
 mod store;

@@ -56,8 +56,9 @@ fn command(dir: &Path) -> Command {
 
 /// Starts the node and reads its stdout until the readiness block.
 fn start(dir: &Path) -> Running {
-    let mut child = command(dir).spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
+    let mut running =
+        Running { child: command(dir).spawn().unwrap(), rpc_url: String::new(), graphql_url: String::new() };
+    let stdout = running.child.stdout.take().unwrap();
     let (lines_tx, lines) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         // Read to the end, as a terminal would, even once nobody listens any more.
@@ -65,20 +66,18 @@ fn start(dir: &Path) -> Running {
             let _ = lines_tx.send(line.unwrap_or_default());
         }
     });
-    let (mut rpc_url, mut graphql_url) = (String::new(), String::new());
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let line =
             lines.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("devnode ready within 60 s");
         if let Some(url) = line.trim().strip_prefix("L1 RPC") {
-            rpc_url = url.trim().to_string();
+            running.rpc_url = url.trim().to_string();
         }
         if let Some(url) = line.trim().strip_prefix("GraphQL") {
-            graphql_url = url.trim().to_string();
-            break;
+            running.graphql_url = url.trim().to_string();
+            return running;
         }
     }
-    Running { child, rpc_url, graphql_url }
 }
 
 /// The pids whose parent is `pid`.
@@ -204,5 +203,33 @@ async fn ctrl_c_right_after_an_input_keeps_it_on_l1_and_in_the_node() {
     wait_statuses(&node.graphql_url, 2).await;
     signal(node.child.id(), "INT");
     assert!(wait_exit(&mut node.child, Duration::from_secs(30)).success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anvil_dying_under_the_node_stops_it_loudly_and_a_restart_follows_l1() {
+    let dir = scratch("anvil-dies");
+    let mut node = start(&dir);
+    assert_eq!(send(&node.rpc_url, &dir, b"kept").await, 0);
+    wait_statuses(&node.graphql_url, 1).await;
+    let anvil = children_of(node.child.id())
+        .into_iter()
+        .find(|pid| std::fs::read_to_string(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.contains("anvil")))
+        .unwrap();
+    signal(anvil, "KILL");
+    let status = wait_exit(&mut node.child, Duration::from_secs(30));
+    assert!(!status.success(), "{status}");
+
+    // Whatever anvil had saved is L1 now; the node agrees with it.
+    let node = start(&dir);
+    let rpc = Rpc::new(&node.rpc_url).unwrap();
+    let dapp: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("deployments/localhost/dapp.json")).unwrap()).unwrap();
+    let app: l1::Address = dapp["address"].as_str().unwrap().parse().unwrap();
+    let on_l1 = l1::number_of_inputs(&rpc, l1::RollupsV1::canonical().input_box, app).await.unwrap();
+    wait_statuses(&node.graphql_url, on_l1 as usize).await;
+    assert_eq!(send(&node.rpc_url, &dir, b"next").await, on_l1);
+    wait_statuses(&node.graphql_url, on_l1 as usize + 1).await;
+    drop(node);
     let _ = std::fs::remove_dir_all(&dir);
 }

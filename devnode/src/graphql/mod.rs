@@ -5,10 +5,19 @@
 //! Pagination follows Cartesi's reader exactly: a cursor is the base64 of the item's decimal
 //! offset in the listing, pages hold at most 1000 items, forward (`first`/`after`) and backward
 //! (`last`/`before`) arguments cannot be mixed, and a missing item is the error "<type> not found".
-//! Proofs are always null: the dev node does not close epochs yet.
+//! An output's `proof` is null until the claim of its epoch is on L1, then filled from the store.
+//!
+//! Every request is bounded before it runs (depth, aliases, fields, and a cost that follows the
+//! page sizes asked for; see `limits.rs`), and so is every answer (16 MiB). Only JSON bodies are
+//! accepted, so a web page cannot make the node work for it without the browser asking first.
+//! The same server answers `/healthz` with the node's phase, and a node that has failed answers
+//! every query with its failure instead of data it knows may be wrong.
+
+mod limits;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::{
     Context, EmptyMutation, EmptySubscription, Enum, InputObject, InputValueError, InputValueResult, Object, Scalar,
@@ -23,40 +32,56 @@ use hyper::header::{
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 
+use crate::health::Health;
 use crate::store::{InputRange, InputRecord, InputStatus, OutputKind, Store, StoredOutput};
+use limits::page_cost;
+pub use limits::{
+    MAX_ALIASES, MAX_ANSWER, MAX_BATCH, MAX_COMPLEXITY, MAX_DEPTH, MAX_DIRECTIVES, MAX_ITEMS, MAX_SELECTIONS,
+};
 
 /// The largest page, and the page size when neither `first` nor `last` is given (Cartesi's
 /// reader uses the same number).
-const MAX_PAGE: u64 = 1000;
+pub const MAX_PAGE: u64 = 1000;
 
 /// Largest request body: queries are small; this only stops a client from filling memory.
 const MAX_BODY: usize = 1 << 20;
 
-/// Deepest selection accepted. The console's deepest query (a notice's proof) is five levels;
-/// introspection needs about fifteen. Inputs and outputs refer to each other, so without a limit a
-/// query could nest without end.
-const MAX_DEPTH: usize = 32;
+/// Errors in one answer: the distinct ones are what a client needs, not thousands.
+const MAX_ERRORS: usize = 100;
+
+/// How long a client may take to send a request's body once its headers are in; the accept
+/// loop's header timeout does not cover the body.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The executable reader schema.
 pub type ReaderSchema = async_graphql::Schema<Query, EmptyMutation, EmptySubscription>;
 
-/// Builds the reader schema over `store`.
+/// Builds the reader schema over `store`, with the cost limits of `limits.rs`. async-graphql's
+/// own recursion limit counts fragments and inline fragments as levels too; it is set above
+/// [`MAX_DEPTH`] so that the field depth, checked first with a clearer message, is what a query
+/// meets.
 pub fn schema(store: Arc<Store>) -> ReaderSchema {
-    async_graphql::Schema::build(Query, EmptyMutation, EmptySubscription).data(store).limit_depth(MAX_DEPTH).finish()
+    async_graphql::Schema::build(Query, EmptyMutation, EmptySubscription)
+        .data(store)
+        .limit_recursive_depth(2 * MAX_DEPTH)
+        .limit_directives(MAX_DIRECTIVES)
+        .extension(limits::CostCheck)
+        .finish()
 }
 
-/// Serves the reader API on `listener` until `shutdown` completes. Connections already open are
-/// left to finish on their own tasks.
+/// Serves the reader API on `listener` until `shutdown` completes, and the node's readiness at
+/// `/healthz` (or `/readyz`). Connections already open are left to finish on their own tasks.
 pub async fn serve(
     store: Arc<Store>,
-    _health: crate::health::Health,
+    health: Health,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let schema = schema(store);
     crate::http::serve(listener, shutdown, "GraphQL", move |req| {
         let schema = schema.clone();
-        async move { handle(&schema, req).await }
+        let health = health.clone();
+        async move { handle(&schema, &health, req).await }
     })
     .await
 }
@@ -74,14 +99,24 @@ fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>)
     r
 }
 
-/// A transport-level failure in the shape of a GraphQL response, so clients show the message.
+/// A failure in the shape of a GraphQL response, so clients show the message.
 fn request_error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
     let body = serde_json::json!({ "data": null, "errors": [{ "message": message }] });
     reply(status, "application/json", body.to_string())
 }
 
-async fn handle(schema: &ReaderSchema, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    if req.uri().path().trim_end_matches('/') != "/graphql" {
+async fn handle(schema: &ReaderSchema, health: &Health, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path().trim_end_matches('/');
+    if path == "/healthz" || path == "/readyz" {
+        return match *req.method() {
+            Method::GET | Method::HEAD => {
+                let status = if health.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+                reply(status, "application/json", health.to_json().to_string())
+            }
+            _ => reply(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "the readiness endpoint serves GET"),
+        };
+    }
+    if path != "/graphql" {
         return reply(
             StatusCode::NOT_FOUND,
             "text/plain",
@@ -91,49 +126,157 @@ async fn handle(schema: &ReaderSchema, req: Request<Incoming>) -> Response<Full<
     match *req.method() {
         Method::GET => reply(StatusCode::OK, "text/html; charset=utf-8", PLAYGROUND),
         Method::OPTIONS => reply(StatusCode::NO_CONTENT, "text/plain", Bytes::new()),
-        Method::POST => {
-            let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-                Ok(b) => b.to_bytes(),
-                Err(_) => {
-                    return request_error(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        &format!("request body above {MAX_BODY} bytes"),
-                    )
-                }
-            };
-            // A batch (a JSON array) is accepted too; most clients send one request.
-            let request: async_graphql::BatchRequest = match serde_json::from_slice(&body) {
-                Ok(r) => r,
-                Err(e) => {
-                    return request_error(
-                        StatusCode::BAD_REQUEST,
-                        &format!("invalid GraphQL request: {e}; expected JSON {{query, operationName, variables}}"),
-                    )
-                }
-            };
-            let mut response = schema.execute_batch(request).await;
-            match &mut response {
-                async_graphql::BatchResponse::Single(r) => propagate_root_nulls(r),
-                async_graphql::BatchResponse::Batch(rs) => rs.iter_mut().for_each(propagate_root_nulls),
-            }
-            match serde_json::to_vec(&response) {
-                Ok(json) => reply(StatusCode::OK, "application/json", json),
-                Err(e) => request_error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot encode the response: {e}")),
-            }
-        }
+        Method::POST => post(schema, health, req).await,
         _ => reply(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "the reader API serves GET and POST"),
     }
+}
+
+/// Whether a request's Content-Type is one a web page cannot send without the browser asking the
+/// server first (a CORS preflight). `text/plain`, `application/x-www-form-urlencoded` and
+/// `multipart/form-data` are "simple" types any page can POST to the node behind the user's
+/// back, and a body with no type at all is sent the same way; only JSON, with an optional UTF-8
+/// charset, is accepted: `application/json` as GraphQL-over-HTTP requires, and the
+/// `application/graphql+json` of its earlier drafts.
+fn accepted_content_type(value: Option<&HeaderValue>) -> bool {
+    let Some(value) = value.and_then(|v| v.to_str().ok()) else { return false };
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or_default().trim();
+    if !essence.eq_ignore_ascii_case("application/json") && !essence.eq_ignore_ascii_case("application/graphql+json") {
+        return false;
+    }
+    parts.all(|parameter| match parameter.split_once('=') {
+        Some((name, value)) if name.trim().eq_ignore_ascii_case("charset") => {
+            let charset = value.trim().trim_matches('"');
+            charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("utf8")
+        }
+        // Other parameters do not change how the body reads.
+        _ => true,
+    })
+}
+
+/// A POSTed query or batch of queries.
+async fn post(schema: &ReaderSchema, health: &Health, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    // A node that has stopped processing knows its data may be wrong: it says why instead.
+    if let Some(failure) = health.failure() {
+        return request_error(StatusCode::SERVICE_UNAVAILABLE, &failure);
+    }
+    if !accepted_content_type(req.headers().get(CONTENT_TYPE)) {
+        let sent = match req.headers().get(CONTENT_TYPE) {
+            Some(value) => format!("Content-Type {}", String::from_utf8_lossy(value.as_bytes())),
+            None => "a body without a Content-Type".to_string(),
+        };
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            &format!(
+                "{sent} is not accepted (a web page could send it without asking); send the query as JSON \
+                 with Content-Type: application/json"
+            ),
+        );
+    }
+    let body = match tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(req.into_body(), MAX_BODY).collect()).await {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(_)) => {
+            return request_error(StatusCode::PAYLOAD_TOO_LARGE, &format!("request body above {MAX_BODY} bytes"))
+        }
+        Err(_) => {
+            return request_error(
+                StatusCode::REQUEST_TIMEOUT,
+                &format!("the request body did not arrive within {} s", BODY_READ_TIMEOUT.as_secs()),
+            )
+        }
+    };
+    // A batch (a JSON array) is accepted too; most clients send one request.
+    let request: async_graphql::BatchRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                &format!("invalid GraphQL request: {e}; expected JSON {{query, operationName, variables}}"),
+            )
+        }
+    };
+    let mut response = match request {
+        async_graphql::BatchRequest::Single(r) => async_graphql::BatchResponse::Single(execute(schema, r).await),
+        async_graphql::BatchRequest::Batch(requests) => {
+            if requests.len() > MAX_BATCH {
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    &format!("a batch holds at most {MAX_BATCH} queries (this one has {})", requests.len()),
+                );
+            }
+            let mut responses = Vec::with_capacity(requests.len());
+            let mut budgets = limits::Budgets::new();
+            for request in requests {
+                responses.push(execute_within(schema, request, &mut budgets).await);
+            }
+            async_graphql::BatchResponse::Batch(responses)
+        }
+    };
+    match &mut response {
+        async_graphql::BatchResponse::Single(r) => propagate_root_nulls(r),
+        async_graphql::BatchResponse::Batch(rs) => rs.iter_mut().for_each(propagate_root_nulls),
+    }
+    let mut body = limits::CappedBody::new(MAX_ANSWER);
+    match serde_json::to_writer(&mut body, &response) {
+        Ok(()) => {}
+        Err(_) if body.overflowed() => return request_error(StatusCode::OK, &limits::too_large()),
+        Err(e) => return request_error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot encode the response: {e}")),
+    }
+    match body.finish() {
+        Some(json) => reply(StatusCode::OK, "application/json", json),
+        None => request_error(StatusCode::INTERNAL_SERVER_ERROR, "the answer was cut short"),
+    }
+}
+
+/// Runs one request with a budget of its own.
+async fn execute(schema: &ReaderSchema, request: async_graphql::Request) -> async_graphql::Response {
+    execute_within(schema, request, &mut limits::Budgets::new()).await
+}
+
+/// Runs one request, refused before it runs when its document or its cost passes what is left
+/// of the budgets it shares with the rest of its batch, and stopped before it reads more list
+/// items or builds more payload bytes than are left.
+async fn execute_within(
+    schema: &ReaderSchema,
+    mut request: async_graphql::Request,
+    budgets: &mut limits::Budgets,
+) -> async_graphql::Response {
+    // A document that does not parse is left to `execute`, which reports the syntax error.
+    if let Ok(doc) = request.parsed_query() {
+        if let Err(refusal) = budgets.documents.spend(doc) {
+            return async_graphql::Response::from_errors(vec![async_graphql::ServerError::new(
+                refusal.message(),
+                None,
+            )]);
+        }
+    }
+    let request = request.data(budgets.cost.clone()).data(budgets.answer.clone());
+    let mut response = schema.execute(request).await;
+    keep_distinct_errors(&mut response);
+    response
+}
+
+/// Once a budget is spent, every field that needs it fails the same way: one error says it.
+/// Distinct errors are kept, up to [`MAX_ERRORS`].
+fn keep_distinct_errors(response: &mut async_graphql::Response) {
+    let mut seen = std::collections::BTreeSet::new();
+    response.errors.retain(|e| seen.len() < MAX_ERRORS && seen.insert(e.message.clone()));
 }
 
 /// Every root field of the reader schema is non-null, so GraphQL's null propagation makes `data`
 /// null as soon as one of them is null (Cartesi's reader answers a missing item with data null).
 /// async-graphql stops the propagation at a root field when the error happened deeper, as in
-/// `input(index: 0) { notice(index: 9) { … } }`; this finishes it.
+/// `input(index: 0) { notice(index: 9) { … } }`, and leaves a root field that failed itself out
+/// of `data` (a list refused by the item budget); this finishes it.
 fn propagate_root_nulls(response: &mut async_graphql::Response) {
-    if let Value::Object(fields) = &response.data {
-        if fields.values().any(|v| matches!(v, Value::Null)) {
-            response.data = Value::Null;
-        }
+    let Value::Object(fields) = &response.data else { return };
+    let null_field = fields.values().any(|v| matches!(v, Value::Null));
+    let missing_field = response.errors.iter().any(|e| match e.path.first() {
+        Some(async_graphql::PathSegment::Field(name)) => !fields.contains_key(name.as_str()),
+        _ => false,
+    });
+    if null_field || missing_field {
+        response.data = Value::Null;
     }
 }
 
@@ -399,19 +542,30 @@ connection!(ReportConnection, ReportEdge, Report);
 
 /// One page of outputs of `kind`, of one input or of all.
 fn output_page(
-    store: &Store,
+    ctx: &Context<'_>,
     kind: OutputKind,
     input: Option<u64>,
     args: PageArgs,
 ) -> async_graphql::Result<Parts<StoredOutput>> {
+    let store = store(ctx)?;
     let total = store.count_outputs(kind, input).map_err(internal)?;
     let page = args.page(total)?;
+    spend_items(ctx, page)?;
     let items = if page.limit == 0 {
         Vec::new()
     } else {
         store.outputs(kind, input, page.offset, page.limit).map_err(internal)?
     };
     paged(total, page, items)
+}
+
+/// Takes a page's items from the request's answer budget before they are read. A schema run
+/// outside the HTTP handler has no budget.
+fn spend_items(ctx: &Context<'_>, page: Page) -> async_graphql::Result<()> {
+    match ctx.data_opt::<limits::AnswerBudget>() {
+        Some(budget) => budget.spend_items(page.limit),
+        None => Ok(()),
+    }
 }
 
 /// One output by its index within its input, or "<kind> not found".
@@ -478,6 +632,7 @@ impl Query {
     }
 
     /// Get inputs with support for pagination
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn inputs(
         &self,
         ctx: &Context<'_>,
@@ -491,6 +646,7 @@ impl Query {
         let range = filter.map(InputFilter::range).unwrap_or_default();
         let total = store.count_inputs(range).map_err(internal)?;
         let page = PageArgs { first, last, after, before }.page(total)?;
+        spend_items(ctx, page)?;
         let items = if page.limit == 0 {
             Vec::new()
         } else {
@@ -501,6 +657,7 @@ impl Query {
     }
 
     /// Get vouchers with support for pagination
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn vouchers(
         &self,
         ctx: &Context<'_>,
@@ -509,11 +666,12 @@ impl Query {
         after: Option<String>,
         before: Option<String>,
     ) -> async_graphql::Result<VoucherConnection> {
-        let parts = output_page(store(ctx)?, OutputKind::Voucher, None, PageArgs { first, last, after, before })?;
+        let parts = output_page(ctx, OutputKind::Voucher, None, PageArgs { first, last, after, before })?;
         Ok(VoucherConnection::new(parts.map(Voucher)))
     }
 
     /// Get notices with support for pagination
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn notices(
         &self,
         ctx: &Context<'_>,
@@ -522,11 +680,12 @@ impl Query {
         after: Option<String>,
         before: Option<String>,
     ) -> async_graphql::Result<NoticeConnection> {
-        let parts = output_page(store(ctx)?, OutputKind::Notice, None, PageArgs { first, last, after, before })?;
+        let parts = output_page(ctx, OutputKind::Notice, None, PageArgs { first, last, after, before })?;
         Ok(NoticeConnection::new(parts.map(Notice)))
     }
 
     /// Get reports with support for pagination
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn reports(
         &self,
         ctx: &Context<'_>,
@@ -535,7 +694,7 @@ impl Query {
         after: Option<String>,
         before: Option<String>,
     ) -> async_graphql::Result<ReportConnection> {
-        let parts = output_page(store(ctx)?, OutputKind::Report, None, PageArgs { first, last, after, before })?;
+        let parts = output_page(ctx, OutputKind::Report, None, PageArgs { first, last, after, before })?;
         Ok(ReportConnection::new(parts.map(Report)))
     }
 }
@@ -576,8 +735,8 @@ impl Input {
     }
 
     /// Input payload in Ethereum hex binary format, starting with '0x'
-    async fn payload(&self) -> String {
-        hex(&self.record.payload)
+    async fn payload(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        hex_within_budget(ctx, &self.record.payload)
     }
 
     /// Get voucher from this particular input given the voucher's index
@@ -596,6 +755,7 @@ impl Input {
     }
 
     /// Get vouchers from this particular input with support for pagination
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn vouchers(
         &self,
         ctx: &Context<'_>,
@@ -605,11 +765,12 @@ impl Input {
         before: Option<String>,
     ) -> async_graphql::Result<VoucherConnection> {
         let args = PageArgs { first, last, after, before };
-        let parts = output_page(store(ctx)?, OutputKind::Voucher, Some(self.record.index), args)?;
+        let parts = output_page(ctx, OutputKind::Voucher, Some(self.record.index), args)?;
         Ok(VoucherConnection::new(parts.map(Voucher)))
     }
 
     /// Get notices from this particular input with support for pagination
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn notices(
         &self,
         ctx: &Context<'_>,
@@ -619,11 +780,12 @@ impl Input {
         before: Option<String>,
     ) -> async_graphql::Result<NoticeConnection> {
         let args = PageArgs { first, last, after, before };
-        let parts = output_page(store(ctx)?, OutputKind::Notice, Some(self.record.index), args)?;
+        let parts = output_page(ctx, OutputKind::Notice, Some(self.record.index), args)?;
         Ok(NoticeConnection::new(parts.map(Notice)))
     }
 
     /// Get reports from this particular input with support for pagination
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     async fn reports(
         &self,
         ctx: &Context<'_>,
@@ -633,17 +795,27 @@ impl Input {
         before: Option<String>,
     ) -> async_graphql::Result<ReportConnection> {
         let args = PageArgs { first, last, after, before };
-        let parts = output_page(store(ctx)?, OutputKind::Report, Some(self.record.index), args)?;
+        let parts = output_page(ctx, OutputKind::Report, Some(self.record.index), args)?;
         Ok(ReportConnection::new(parts.map(Report)))
     }
 }
 
 /// The payload of any stored output; destinations exist only on vouchers.
-fn output_payload(output: &StoredOutput) -> String {
+fn output_payload(ctx: &Context<'_>, output: &StoredOutput) -> async_graphql::Result<String> {
     match &output.output {
-        rollup::wire::Output::Notice(p) | rollup::wire::Output::Report(p) => hex(p),
-        rollup::wire::Output::Voucher(v) => hex(&v.payload.0),
+        rollup::wire::Output::Notice(p) | rollup::wire::Output::Report(p) => hex_within_budget(ctx, p),
+        rollup::wire::Output::Voucher(v) => hex_within_budget(ctx, &v.payload.0),
     }
+}
+
+/// A payload in hex, once its size is taken from the request's answer budget: payloads are most
+/// of an answer's bytes, and this refuses them before they are built rather than once the whole
+/// answer is. A schema run outside the HTTP handler has no budget.
+fn hex_within_budget(ctx: &Context<'_>, bytes: &[u8]) -> async_graphql::Result<String> {
+    if let Some(budget) = ctx.data_opt::<limits::AnswerBudget>() {
+        budget.spend_bytes(2 + 2 * bytes.len())?;
+    }
+    Ok(hex(bytes))
 }
 
 /// A stored voucher.
@@ -672,13 +844,13 @@ impl Voucher {
     }
 
     /// Transaction payload in Ethereum hex binary format, starting with '0x'
-    async fn payload(&self) -> String {
-        output_payload(&self.0)
+    async fn payload(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        output_payload(ctx, &self.0)
     }
 
     /// Proof object that allows this voucher to be validated and executed on the base layer blockchain
-    async fn proof(&self) -> Option<Proof> {
-        None
+    async fn proof(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Proof>> {
+        proof_of(store(ctx)?, OutputKind::Voucher, &self.0)
     }
 }
 
@@ -700,13 +872,13 @@ impl Notice {
     }
 
     /// Notice data as a payload in Ethereum hex binary format, starting with '0x'
-    async fn payload(&self) -> String {
-        output_payload(&self.0)
+    async fn payload(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        output_payload(ctx, &self.0)
     }
 
     /// Proof object that allows this notice to be validated by the base layer blockchain
-    async fn proof(&self) -> Option<Proof> {
-        None
+    async fn proof(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Proof>> {
+        proof_of(store(ctx)?, OutputKind::Notice, &self.0)
     }
 }
 
@@ -728,13 +900,34 @@ impl Report {
     }
 
     /// Report data as a payload in Ethereum hex binary format, starting with '0x'
-    async fn payload(&self) -> String {
-        output_payload(&self.0)
+    async fn payload(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
+        output_payload(ctx, &self.0)
     }
 }
 
-// Proofs need epochs and claims, which the dev node does not make yet (see the design's "Later"):
-// these types exist so the schema is Cartesi's, and `proof` is always null.
+/// The proof of a stored output, once its epoch's claim is on L1.
+fn proof_of(store: &Store, kind: OutputKind, output: &StoredOutput) -> async_graphql::Result<Option<Proof>> {
+    let Some((claim, bytes)) = store.proof(kind, output.input_index, output.index).map_err(internal)? else {
+        return Ok(None);
+    };
+    let v = crate::settle::merkle::Validity::from_bytes(&bytes).ok_or_else(|| {
+        internal(crate::store::StoreError::Corrupt(format!("a stored proof of {} bytes", bytes.len())))
+    })?;
+    let hex = |h: &[u8; 32]| format!("0x{}", hex::encode(h));
+    Ok(Some(Proof {
+        validity: OutputValidityProof {
+            input_index_within_epoch: int(v.input_index_within_epoch)?,
+            output_index_within_input: int(v.output_index_within_input)?,
+            output_hashes_root_hash: hex(&v.output_hashes_root_hash),
+            vouchers_epoch_root_hash: hex(&v.vouchers_epoch_root_hash),
+            notices_epoch_root_hash: hex(&v.notices_epoch_root_hash),
+            machine_state_hash: hex(&v.machine_state_hash),
+            output_hash_in_output_hashes_siblings: v.output_hash_in_output_hashes_siblings.iter().map(hex).collect(),
+            output_hashes_in_epoch_siblings: v.output_hashes_in_epoch_siblings.iter().map(hex).collect(),
+        },
+        context: format!("0x{}", hex::encode(crate::l1::claim_context(claim))),
+    }))
+}
 
 /// Data that can be used as proof to validate notices and execute vouchers on the base layer blockchain
 #[derive(SimpleObject, Debug)]
