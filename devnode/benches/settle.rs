@@ -58,7 +58,11 @@ fn main() {
         h = k.finalize().into();
     }
     let per_hash = start.elapsed().as_secs_f64() / f64::from(rounds);
-    println!("settle bench ({}): keccak-256 of a tree node {:.0} ns", if quick { "quick" } else { "full" }, per_hash * 1e9);
+    println!(
+        "settle bench ({}): keccak-256 of a tree node {:.0} ns",
+        if quick { "quick" } else { "full" },
+        per_hash * 1e9
+    );
 
     for &n in sizes {
         let epoch = inputs(n);
