@@ -39,9 +39,12 @@ pub fn run_in_process(script: &Script) -> (Vec<Exchange>, Vec<String>, App) {
             }
         };
         for output in &response.outputs {
-            if let Output::Notice(p) | Output::Report(p) = output {
-                assert!(p.len() <= dapp::app::MAX_OUTPUT_BYTES, "{line}: a {} byte output exceeds 16 KiB", p.len());
-            }
+            assert!(
+                output.payload_len() <= dapp::app::MAX_OUTPUT_BYTES && output.body_len() <= rollup::wire::MAX_BODY_BYTES,
+                "{line}: a {}-byte output ({}-byte body) exceeds the output bound",
+                output.payload_len(),
+                output.body_len()
+            );
         }
         if !response.accept {
             assert_eq!(app.ledger().fingerprint(), before, "rejected input changed state: {line}");
