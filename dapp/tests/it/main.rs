@@ -5,4 +5,5 @@
 mod e2e;
 mod fuzz;
 mod golden;
+mod hostile;
 mod script;
