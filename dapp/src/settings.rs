@@ -137,7 +137,10 @@ mod tests {
 
     #[test]
     fn unknown_ledger_names_are_refused_and_listed() {
-        assert_eq!(Settings::check_names(["PATH", "RUST_LOG", "LEDGER_DIFFICULTY_BITS", "LEDGER_ETHER_PORTAL"]), Ok(()));
+        assert_eq!(
+            Settings::check_names(["PATH", "RUST_LOG", "LEDGER_DIFFICULTY_BITS", "LEDGER_ETHER_PORTAL"]),
+            Ok(())
+        );
         let e = Settings::check_names(["RUST_LOG", "LEDGER_DIFICULTY_BITS"]).unwrap_err();
         assert!(e.0.starts_with("unknown setting LEDGER_DIFICULTY_BITS;"), "{e}");
         for known in Settings::known_names() {

@@ -40,7 +40,8 @@ pub fn run_in_process(script: &Script) -> (Vec<Exchange>, Vec<String>, App) {
         };
         for output in &response.outputs {
             assert!(
-                output.payload_len() <= dapp::app::MAX_OUTPUT_BYTES && output.body_len() <= rollup::wire::MAX_BODY_BYTES,
+                output.payload_len() <= dapp::app::MAX_OUTPUT_BYTES
+                    && output.body_len() <= rollup::wire::MAX_BODY_BYTES,
                 "{line}: a {}-byte output ({}-byte body) exceeds the output bound",
                 output.payload_len(),
                 output.body_len()
