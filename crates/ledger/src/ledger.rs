@@ -792,6 +792,28 @@ impl Ledger {
         Ok(())
     }
 
+    /// Checks that money is conserved: for every asset, the confirmed balances add up to the
+    /// confirmed supply and the pending balances to the pending supply. Linear in the state
+    /// size; for tests and fuzzing.
+    pub fn check_supply(&self) -> Result<(), String> {
+        let mut sums = vec![(U256::zero(), U256::zero()); self.assets.len()];
+        for (slot, (_, id)) in self.slots.keys().iter().enumerate() {
+            let b = &self.balances[slot];
+            let sum = &mut sums[*id as usize];
+            sum.0 = sum.0.checked_add(b.confirmed).ok_or("confirmed balances overflow")?;
+            sum.1 = sum.1.checked_add(b.pending).ok_or("pending balances overflow")?;
+        }
+        for (asset, (confirmed, pending)) in self.assets.iter().zip(sums) {
+            if confirmed != asset.supply || pending != asset.pending_supply {
+                return Err(format!(
+                    "{}: balances add up to {confirmed} confirmed and {pending} pending, the supply is {} and {}",
+                    asset.asset, asset.supply, asset.pending_supply
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Inner state-tree nodes hashed by every seal so far (one SHA-256 compression each): the
     /// deterministic part of sealing's cost, for benchmarks.
     pub fn state_tree_nodes_hashed(&self) -> u64 {

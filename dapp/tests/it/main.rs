@@ -2,6 +2,7 @@
 //! built binary against a rollup HTTP server written here.
 
 #![allow(clippy::unwrap_used)] // Test helpers fail loudly by design.
+mod catalogue;
 mod e2e;
 mod fuzz;
 mod golden;
