@@ -1,8 +1,8 @@
-//! The built `dapp` binary against a hostile rollup HTTP server, written here on raw TCP so that
-//! it can do what real servers do and hyper's server would not: close a kept-alive connection
-//! after a short idle time (Cartesi's actix-web server closes them after 5 s), answer `/finish`
-//! with 202 at once, refuse JSON bodies over 32,768 bytes (guest tools 0.15/0.16), and cut a
-//! `/finish` reply in the middle of its body.
+//! End-to-end: the built `dapp` binary against a hostile rollup HTTP server, written here on raw
+//! TCP so that it can do what real servers do and hyper's server would not: close a kept-alive
+//! connection after a short idle time (Cartesi's actix-web server closes them after 5 s), answer
+//! `/finish` with 202 at once, refuse JSON bodies over 32,768 bytes (guest tools 0.15/0.16), and
+//! cut a `/finish` reply in the middle of its body.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
