@@ -17,6 +17,10 @@ pub struct Settings {
 /// The prefix of the backend's own environment settings.
 const PREFIX: &str = "LEDGER_";
 
+/// Names with the prefix that belong to other tools of this repository (the ledger benchmark's
+/// quick mode): a shell that exported one for them must not stop the backend.
+const OTHER_TOOLS: &[&str] = &["LEDGER_BENCH_QUICK"];
+
 /// The shell's settings (the ledger's are in [`ledger::config::SETTINGS`]).
 pub const SHELL_SETTINGS: &[(&str, &str)] = &[
     ("ROLLUP_HTTP_SERVER_URL", "the rollup HTTP server (default http://127.0.0.1:5004)"),
@@ -46,7 +50,10 @@ impl Settings {
         let known = Settings::known_names();
         let mut unknown: Vec<String> = names
             .into_iter()
-            .filter(|n| n.as_ref().starts_with(PREFIX) && !known.contains(&n.as_ref()))
+            .filter(|n| {
+                let n = n.as_ref();
+                n.starts_with(PREFIX) && !known.contains(&n) && !OTHER_TOOLS.contains(&n)
+            })
             .map(|n| ledger::error::quote(n.as_ref()).trim_matches('"').to_string())
             .collect();
         if unknown.is_empty() {
@@ -141,6 +148,7 @@ mod tests {
             Settings::check_names(["PATH", "RUST_LOG", "LEDGER_DIFFICULTY_BITS", "LEDGER_ETHER_PORTAL"]),
             Ok(())
         );
+        assert_eq!(Settings::check_names(["LEDGER_BENCH_QUICK"]), Ok(()));
         let e = Settings::check_names(["RUST_LOG", "LEDGER_DIFICULTY_BITS"]).unwrap_err();
         assert!(e.0.starts_with("unknown setting LEDGER_DIFICULTY_BITS;"), "{e}");
         for known in Settings::known_names() {
