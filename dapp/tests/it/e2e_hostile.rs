@@ -23,6 +23,8 @@ struct Config {
     immediate_202s: usize,
     /// The reply handing out this request (by position) is cut in the middle of its body.
     cut_reply_of: Option<usize>,
+    /// Requests to this path are read in full, then the connection is closed without a reply.
+    drop_reply_to: Option<&'static str>,
 }
 
 #[derive(Default)]
@@ -37,6 +39,8 @@ struct State {
     /// `/finish` calls after a cut reply: each would be a verdict sent again.
     finish_calls_after_cut: usize,
     cut: bool,
+    /// Requests read and left without a reply.
+    dropped: usize,
     oversized_bodies: usize,
     largest_body: usize,
     connections: usize,
@@ -112,6 +116,12 @@ impl Server {
             };
             first = false;
             let Some((path, body)) = request else { return };
+            if self.config.drop_reply_to == Some(path.as_str()) {
+                // The server got the request, then died or timed out before answering.
+                self.state.lock().unwrap().dropped += 1;
+                let _ = stream.shutdown().await;
+                return;
+            }
             let (code, body) = match self.route(&path, &body) {
                 Reply::Full(code, body) => (code, body),
                 Reply::Cut(body) => {
@@ -274,7 +284,8 @@ async fn a_hostile_server_is_served_without_exception_busy_loop_or_oversized_bod
         script.requests.iter().map(|(_, r)| serde_json::to_value(r).unwrap()).collect();
     // 300 ms lies between the backend's 202 pauses (200 and 400 ms): a pause that ended just
     // as the server closed would race it, as any client would.
-    let config = Config { keep_alive: Duration::from_millis(300), immediate_202s: 3, cut_reply_of: None };
+    let config =
+        Config { keep_alive: Duration::from_millis(300), immediate_202s: 3, cut_reply_of: None, drop_reply_to: None };
     let (server, url) = serve(config, requests).await;
     let mut child = spawn_backend(url, &script.settings);
     wait_done(&server, &mut child).await;
@@ -313,7 +324,8 @@ async fn a_cut_finish_reply_is_a_protocol_failure_and_its_status_is_never_sent_a
         Script::parse("at 100\ndeposit ether @alice 10\nadvance @alice {\"op\":\"mine\"}\ninspect info\n").unwrap();
     let requests: Vec<serde_json::Value> =
         script.requests.iter().map(|(_, r)| serde_json::to_value(r).unwrap()).collect();
-    let config = Config { keep_alive: Duration::from_secs(30), immediate_202s: 1, cut_reply_of: Some(1) };
+    let config =
+        Config { keep_alive: Duration::from_secs(30), immediate_202s: 1, cut_reply_of: Some(1), drop_reply_to: None };
     let (server, url) = serve(config, requests).await;
     let mut child = spawn_backend(url, &script.settings);
     let done = server.done.notified();
@@ -331,4 +343,33 @@ async fn a_cut_finish_reply_is_a_protocol_failure_and_its_status_is_never_sent_a
     // Only the deposit was finished; the cut request was never processed.
     assert_eq!(st.exchanges.len(), 1);
     assert!(st.current.as_ref().is_some_and(Vec::is_empty), "outputs were posted for the cut request");
+}
+
+#[tokio::test]
+async fn an_output_the_server_may_have_received_is_never_posted_again() {
+    let script = Script::parse("at 100\ndeposit ether @alice 10\nadvance @alice {\"op\":\"mine\"}\n").unwrap();
+    let requests: Vec<serde_json::Value> =
+        script.requests.iter().map(|(_, r)| serde_json::to_value(r).unwrap()).collect();
+    let config = Config {
+        keep_alive: Duration::from_secs(30),
+        immediate_202s: 1,
+        cut_reply_of: None,
+        drop_reply_to: Some("/notice"),
+    };
+    let (server, url) = serve(config, requests).await;
+    let mut child = spawn_backend(url, &script.settings);
+    let done = server.done.notified();
+    tokio::pin!(done);
+    tokio::select! {
+        _ = &mut done => {}
+        _ = tokio::time::sleep(Duration::from_secs(300)) => panic!("no exception within 300 s"),
+    }
+    let status = tokio::task::spawn_blocking(move || child.wait()).await.unwrap().unwrap();
+    assert!(!status.success(), "the backend must exit with failure, got {status}");
+    let st = server.state.lock().unwrap();
+    let reason = st.exception.clone().expect("an exception, not the end of the stream");
+    assert!(reason.contains("/notice"), "{reason}");
+    // The notice reached the server once and was not sent again on a new connection.
+    assert_eq!(st.dropped, 1);
+    assert_eq!(st.exchanges.len(), 1, "only the deposit finished");
 }
