@@ -54,8 +54,8 @@ impl Params {
 /// The tightest request-body limit among the rollup servers the backend supports: Cartesi's
 /// in-machine `rollup-http-server` of guest tools 0.15 and 0.16 parses bodies with
 /// `actix_web_validator::Json`, whose default limit is 32 KiB, and refuses anything larger with
-/// a 400. The others allow more: 0.14 (v1) and the v1 host-runner use actix-web's 2 MB default,
-/// 0.17+ and the dev node 5 MiB.
+/// a 400. The others allow more: 0.14 (v1) uses actix-web's 2 MB default, 0.17+ and the dev node
+/// 5 MiB.
 pub const MAX_REQUEST_BODY_BYTES: usize = 32_768;
 
 /// Bytes of JSON around an output's hex payload, with margin. The largest envelope is a v2
