@@ -162,7 +162,7 @@ fn announce(book: &l1::AddressBook, status: &Ready, config: &NodeConfig) {
     let _ = writeln!(out, "{}", book.render());
     let _ = writeln!(
         out,
-        "devnode ready\n  L1 RPC       {}\n  GraphQL      {}\n  inspect      {}\n  health       {}\n  rollup API   {} (private to the backend: {})\n  application  {}\n  deployments  {}/localhost\n  data         {}",
+        "devnode ready\n  L1 RPC       {}\n  GraphQL      {}\n  inspect      {}\n  health       {}\n  rollup API   {} (the backend's only, under a secret path; backend {})\n  application  {}\n  deployments  {}/localhost\n  data         {}",
         status.rpc_url,
         status.graphql_url,
         status.inspect_url,

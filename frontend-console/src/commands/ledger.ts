@@ -1,16 +1,17 @@
-import type { Address } from "viem";
+import type { Address, Hex } from "viem";
 import { abis } from "../lib/abis.ts";
-import { hexToJson, payloadToHex } from "../lib/bytes.ts";
+import { payloadToHex } from "../lib/bytes.ts";
 import {
   DEFAULT_DEPLOYMENTS_DIR,
   contractAddress,
   parseAddress,
   readContractsFromDirs,
 } from "../lib/deployments.ts";
-import { ConsoleError } from "../lib/errors.ts";
-import { waitForInput } from "../lib/graphql.ts";
+import { ConsoleError, toConsoleError } from "../lib/errors.ts";
+import { fetchOutputs } from "../lib/graphql.ts";
 import {
   DEVNET_MNEMONIC,
+  type L1,
   type Rollups,
   type Sent,
   accountFrom,
@@ -21,13 +22,13 @@ import {
   send,
 } from "../lib/l1.ts";
 import {
+  type Asset,
   type Balance,
   ERROR_HINTS,
+  type Outcome,
   type Operation,
   type TokenResolver,
   abiPayload,
-  decodeLedgerReport,
-  describeAccepted,
   fetchBalances,
   formatBalances,
   formatUnits,
@@ -36,8 +37,18 @@ import {
   parseAsset,
   queryLedger,
   routes,
+  waitOutcome,
 } from "../lib/ledger.ts";
 import type { Out } from "../lib/output.ts";
+import { executeVoucher, waitForProof, wasVoucherExecuted } from "../lib/proofs.ts";
+import { describeEpoch, probeEpoch } from "../lib/settlement.ts";
+import {
+  balanceChange,
+  describeBalanceChange,
+  expectedVoucher,
+  firstUnexecuted,
+  matchingVouchers,
+} from "../lib/withdrawal.ts";
 import {
   GRAPHQL_URL,
   INSPECT_URL,
@@ -56,35 +67,13 @@ export async function awaitResult(
   out: Out,
   acceptedLines?: readonly string[],
 ): Promise<void> {
-  out.progress(`waiting for the node to process input ${sent.input}...`);
-  const result = await waitForInput(url, sent.input, timeoutSeconds * 1000);
-  const reports = result.reports.map((p) => decodeLedgerReport(p));
-  const value = {
-    ...sent,
-    status: result.status,
-    reports: result.reports.map((p) => hexToJson(p) ?? p),
-  };
-  const rejection = reports.find((r) => r !== undefined && "error" in r);
-  if (result.status === "ACCEPTED") {
-    const accepted = reports.find((r) => r !== undefined && "accepted" in r);
-    const lines = [`input ${sent.input} accepted`];
-    if (acceptedLines !== undefined) lines.push(...acceptedLines);
-    else if (accepted !== undefined && "accepted" in accepted)
-      lines.push(...describeAccepted(accepted));
-    out.result(lines, value);
+  const outcome = await waitOutcome(url, sent, timeoutSeconds, out.progress, acceptedLines);
+  if (outcome.failure === undefined) {
+    out.result(outcome.lines, outcome.value);
     return;
   }
-  if (out.json) out.result([], value);
-  if (rejection !== undefined && "error" in rejection) {
-    throw new ConsoleError(
-      `input ${sent.input} was rejected: ${rejection.error.code}: ${rejection.error.message}`,
-      ERROR_HINTS[rejection.error.code] ?? "the input changed nothing",
-    );
-  }
-  throw new ConsoleError(
-    `input ${sent.input} ended ${result.status}`,
-    "see `report list --input` and the dev node's log",
-  );
+  if (out.json) out.result([], outcome.value);
+  throw outcome.failure;
 }
 
 function writing<T>(y: import("yargs").Argv<T>) {
@@ -172,13 +161,182 @@ const withdraw = leaf(
       .option("amount", {
         describe: "Base units (1000), or ETH with a unit (0.5ether)",
         type: "string",
+      })
+      .option("mine", {
+        describe: "Seal the withdrawal's block in the same command (a `mine` input after it)",
+        type: "boolean",
+        default: false,
+      })
+      .option("execute", {
+        describe: "Wait for the voucher's proof, then execute it on L1",
+        type: "boolean",
+        default: false,
+      })
+      .option("timeout", {
+        describe: "Seconds to wait for each answer (60), and with --execute for the proof (120)",
+        type: "number",
+        default: undefined,
       }),
   async (args, out) => {
     const asset = parseAsset(args.asset, resolverFor(args.deployments));
     const amount = parseAmount(args.amount, asset);
-    await submit(args, out, () => ({ op: "withdraw", asset, amount }));
+    const operation: Operation = { op: "withdraw", asset, amount };
+    if (!args.mine && !args.execute) {
+      await submit({ ...args, timeout: args.timeout ?? ANSWER_TIMEOUT }, out, () => operation);
+      return;
+    }
+    if (asset.kind === "COIN") {
+      throw new ConsoleError(
+        "COIN exists only inside the ledger and cannot be withdrawn",
+        ERROR_HINTS.NOT_WITHDRAWABLE,
+      );
+    }
+    if (!args.wait) {
+      throw new ConsoleError(
+        "--mine and --execute need the dApp's answers",
+        "leave out --no-wait, or --mine and --execute",
+      );
+    }
+    await withdrawAndSettle({ ...args, asset, amount }, out);
   },
 );
+
+const ANSWER_TIMEOUT = 60;
+const PROOF_TIMEOUT = 120;
+
+type SettleArgs = Omit<WriteArgs, "timeout"> & {
+  timeout: number | undefined;
+  mine: boolean;
+  execute: boolean;
+  asset: Asset;
+  amount: bigint;
+};
+
+/**
+ * `ledger withdraw --mine/--execute`: the withdrawal, the `mine` that seals it when asked, the
+ * voucher that pays it, and with --execute its proof and execution on L1 with the receiver's L1
+ * balance before and after. Everything done is printed even when a later step fails.
+ */
+async function withdrawAndSettle(args: SettleArgs, out: Out): Promise<void> {
+  const answerTimeout = args.timeout ?? ANSWER_TIMEOUT;
+  const l1 = await connect(args, out.progress);
+  const r = rollups(l1, args);
+  const receiver = l1.account.address;
+  out.progress(`using account "${receiver}"`);
+  const expected = expectedVoucher(args.asset, args.amount, receiver, r.dapp);
+  const send = async (operation: Operation): Promise<Outcome> => {
+    const payload = args.abi ? abiPayload(operation) : payloadToHex(jsonPayload(operation));
+    out.progress(`sending ${args.abi ? payload : jsonPayload(operation)}`);
+    const sent = await addInput(l1, r, payload);
+    out.progress(`input ${sent.input} added`);
+    return waitOutcome(args.url, sent, answerTimeout, out.progress);
+  };
+  const withdrawal = await send({ op: "withdraw", asset: args.asset, amount: args.amount });
+  const value: Record<string, unknown> = { ...withdrawal.value };
+  const lines = [...withdrawal.lines];
+  try {
+    if (withdrawal.failure !== undefined) throw withdrawal.failure;
+    await settle(args, out, { l1, r, expected, send, value, lines, withdrawal });
+  } catch (e) {
+    if (lines.length > 0 || out.json) out.result(lines, value);
+    throw e;
+  }
+  out.result(lines, value);
+}
+
+async function settle(
+  args: SettleArgs,
+  out: Out,
+  s: {
+    l1: L1;
+    r: Rollups;
+    expected: { destination: Address; payload: Hex };
+    send: (operation: Operation) => Promise<Outcome>;
+    value: Record<string, unknown>;
+    lines: string[];
+    withdrawal: Outcome;
+  },
+): Promise<void> {
+  const { l1, r, value, lines } = s;
+  const tx = s.withdrawal.accepted?.accepted.txs[0];
+  // A withdrawal that sealed a block at once has its voucher in its own input.
+  let sealedBy = tx?.status === "sealed" ? s.withdrawal.value.input : undefined;
+  if (sealedBy === undefined) {
+    if (!args.mine) {
+      throw new ConsoleError(
+        `withdrawal${tx === undefined ? "" : ` ${tx.hash}`} waits in the pool: its voucher is emitted when its block is sealed`,
+        "run `ledger mine` to seal it, or pass --mine to seal it in the same command",
+      );
+    }
+    out.progress("sealing the pool into a block (--mine)");
+    const mined = await s.send({ op: "mine" });
+    value.mine = mined.value;
+    lines.push(...mined.lines);
+    if (mined.failure !== undefined) throw mined.failure;
+    sealedBy = mined.value.input;
+  }
+  const input = sealedBy;
+  const nodes = await fetchOutputs(args.url, "voucher", input, { proofs: true });
+  const index = await firstUnexecuted(matchingVouchers(nodes, s.expected), (i, n) =>
+    wasVoucherExecuted(l1.publicClient, r.dapp, i, n),
+  );
+  if (index === undefined) {
+    throw new ConsoleError(
+      `no voucher of input ${input} pays this withdrawal`,
+      `see \`voucher list --input ${input}\`: a block too full for the withdrawal leaves it in the pool; \`ledger mine\` again`,
+    );
+  }
+  const execute = `\`voucher execute --index ${index} --input ${input}\``;
+  value.voucher = { index, input };
+  lines.push(`voucher ${index} of input ${input} pays the withdrawal`);
+  if (!args.execute) {
+    out.progress(`${execute} runs it once its epoch is claimed`);
+    return;
+  }
+  const proofTimeout = args.timeout ?? PROOF_TIMEOUT;
+  let said = "";
+  let when: string | undefined;
+  const proven = await waitForProof(args.url, "voucher", index, input, proofTimeout * 1000, {
+    pollMs: 1000,
+    onWait: async () => {
+      when = describeEpoch(input, await probeEpoch(args.url, args.rpc));
+      const text = `waiting for the proof of voucher ${index} of input ${input}${when === undefined ? "" : `: ${when}`}`;
+      if (text !== said) out.progress(text);
+      said = text;
+    },
+  });
+  if (proven === undefined) {
+    throw new ConsoleError(
+      `voucher ${index} of input ${input} has no proof after ${proofTimeout} s${when === undefined ? "" : `: ${when}`}`,
+      `the withdrawal is done and its voucher stays: run ${execute} later, or give --timeout more seconds`,
+    );
+  }
+  out.progress(`executing voucher ${index} of input ${input}`);
+  const receipt = await executeVoucher(
+    l1,
+    r,
+    { index, input, destination: s.expected.destination, payload: proven.payload as Hex },
+    proven.proof,
+  );
+  const execution: Record<string, unknown> = {
+    transaction: receipt.transactionHash,
+    block: receipt.blockNumber,
+  };
+  value.execution = execution;
+  lines.push(
+    `voucher ${index} of input ${input} executed in L1 transaction ${receipt.transactionHash}`,
+  );
+  try {
+    const change = await balanceChange(l1.publicClient, args.asset, l1.account.address, receipt);
+    execution.balance = change;
+    lines.push(describeBalanceChange(change));
+  } catch (e) {
+    // The execution happened; only the report of its effect is missing.
+    out.progress(
+      `could not read the L1 balance around block ${receipt.blockNumber}: ${toConsoleError(e).message}`,
+    );
+  }
+}
 
 const mine = leaf(
   "mine",

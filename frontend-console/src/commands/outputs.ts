@@ -10,24 +10,58 @@ import {
 import type { RollupsArgs } from "../lib/deployments.ts";
 import { type ConnectArgs, type L1, type Rollups, connect, rollups } from "../lib/l1.ts";
 import type { Out } from "../lib/output.ts";
-import { executeVoucher, validateNotice } from "../lib/proofs.ts";
+import { executeVoucher, listVouchers, validateNotice, wasVoucherExecuted } from "../lib/proofs.ts";
+import { describeEpoch, probeEpoch } from "../lib/settlement.ts";
 import { GRAPHQL_URL, group, leaf, withConnect, withReader, withRollups } from "./options.ts";
 
-function list(kind: OutputKind) {
+function querying(kind: OutputKind, url: string, input: number | undefined): string {
+  return `querying ${url} for ${kind}s${input === undefined ? "" : ` of input index "${input}"`}...`;
+}
+
+function list(kind: "notice" | "report") {
   return leaf(
     "list",
     `List ${kind}s (of one input with --input)`,
     (y) => withReader(y, GRAPHQL_URL).option("input", { describe: "Input index", type: "number" }),
     async (args, out) => {
-      out.progress(
-        `querying ${args.url} for ${kind}s${args.input === undefined ? "" : ` of input index "${args.input}"`}...`,
-      );
+      out.progress(querying(kind, args.url, args.input));
       const outputs = listOutputs(await fetchOutputs(args.url, kind, args.input));
       // Already JSON: the same line with or without --json.
       out.result(JSON.stringify(outputs), outputs);
     },
   );
 }
+
+/**
+ * `voucher list`, with whether each voucher has a proof (`executable`) and ran on L1
+ * (`executed`, read from the application contract). The chain is asked only when some voucher
+ * has a proof, so listing needs no chain until the node proves an epoch.
+ */
+const listVouchersCommand = leaf(
+  "list",
+  "List vouchers (of one input with --input), whether each is executable and executed",
+  (y) =>
+    withReader(withRollups(withConnect(y)), GRAPHQL_URL).option("input", {
+      describe: "Input index",
+      type: "number",
+    }),
+  async (args, out) => {
+    out.progress(querying("voucher", args.url, args.input));
+    const nodes = await fetchOutputs(args.url, "voucher", args.input, { proofs: true });
+    // Connected once, by the first read; the reads run several at a time.
+    let chain: Promise<{ l1: L1; dapp: Address }> | undefined;
+    const outputs = await listVouchers(nodes, async (input, index) => {
+      chain ??= connect(args, out.progress).then((l1) => {
+        const { dapp } = rollups(l1, args);
+        out.progress(`reading which vouchers were executed on the application ${dapp}`);
+        return { l1, dapp };
+      });
+      const { l1, dapp } = await chain;
+      return wasVoucherExecuted(l1.publicClient, dapp, input, index);
+    });
+    out.result(JSON.stringify(outputs), outputs);
+  },
+);
 
 function indexed<T>(y: import("yargs").Argv<T>, what: string) {
   return withReader(withRollups(withConnect(y)), GRAPHQL_URL)
@@ -43,7 +77,8 @@ type IndexedArgs = ConnectArgs & RollupsArgs & { url: string; index: number; inp
 
 /**
  * Fetches the output with its proof, and acts on it once the node has proven its epoch; until
- * then prints the reference console's "no associated proof yet".
+ * then prints the reference console's "no associated proof yet", and, when the node tells it on
+ * `/healthz`, how long its epoch has left.
  */
 async function withProof(
   kind: "notice" | "voucher",
@@ -56,7 +91,14 @@ async function withProof(
   const node = await fetchOutput(args.url, kind, index, input);
   if (!node.proof) {
     const message = `${kind} "${index}" from input "${input}" has no associated proof yet`;
-    out.result(message, { index, input, proof: null });
+    const epoch = await probeEpoch(args.url, args.rpc);
+    const when = describeEpoch(input, epoch);
+    out.result(when === undefined ? message : [message, when], {
+      index,
+      input,
+      proof: null,
+      ...(epoch === undefined ? {} : { epoch }),
+    });
     return;
   }
   const l1 = await connect(args, out.progress);
@@ -84,8 +126,17 @@ const execute = leaf(
   (args, out) =>
     withProof("voucher", args, out, async (voucher, proof, l1, r) => {
       out.progress(`executing voucher "${args.index}" from input "${args.input}"`);
-      const destination = voucher.destination as Address;
-      const tx = await executeVoucher(l1, r, destination, voucher.payload as Hex, proof);
+      const { transactionHash: tx } = await executeVoucher(
+        l1,
+        r,
+        {
+          index: args.index,
+          input: args.input,
+          destination: voucher.destination as Address,
+          payload: voucher.payload as Hex,
+        },
+        proof,
+      );
       out.result(`voucher executed! (tx="${tx}")`, {
         index: args.index,
         input: args.input,
@@ -99,7 +150,7 @@ export const noticeCommand = group("notice", "List and validate notices", [
   validate,
 ]);
 export const voucherCommand = group("voucher", "List and execute vouchers", [
-  list("voucher"),
+  listVouchersCommand,
   execute,
 ]);
 export const reportCommand = group("report", "List reports", [list("report")]);

@@ -13,7 +13,8 @@ export interface OutputNode {
   input: { index: number };
   payload: string;
   destination?: string;
-  proof?: Proof | null;
+  /** The whole proof from `fetchOutput`; from `fetchOutputs` with `proofs`, its `context` only. */
+  proof?: Proof | Pick<Proof, "context"> | null;
 }
 
 export interface Proof {
@@ -82,14 +83,20 @@ interface Connection {
   pageInfo: { hasNextPage: boolean; endCursor: string | null };
 }
 
-/** Every notice, voucher or report (of one input when `input` is given), following the pages. */
+/**
+ * Every notice, voucher or report (of one input when `input` is given), following the pages.
+ * With `proofs`, each node's `proof` is asked for too, only as far as `context`: enough to tell
+ * whether there is one.
+ */
 export async function fetchOutputs(
   url: string,
   kind: OutputKind,
   input?: number,
+  { proofs = false }: { proofs?: boolean } = {},
 ): Promise<OutputNode[]> {
   const plural = `${kind}s`;
-  const page = `${plural}(first: $first, after: $after) { edges { node { ${fieldsOf(kind)} } } pageInfo { hasNextPage endCursor } }`;
+  const fields = `${fieldsOf(kind)}${proofs && kind !== "report" ? " proof { context }" : ""}`;
+  const page = `${plural}(first: $first, after: $after) { edges { node { ${fields} } } pageInfo { hasNextPage endCursor } }`;
   const query =
     input === undefined
       ? `query ${plural}($first: Int, $after: String) { ${page} }`
@@ -134,7 +141,7 @@ export async function fetchOutput(
   kind: "notice" | "voucher",
   index: number,
   input: number,
-): Promise<OutputNode> {
+): Promise<OutputNode & { proof: Proof | null }> {
   const query = `query ${kind}($outputIndex: Int!, $inputIndex: Int!) {
     ${kind}(${kind}Index: $outputIndex, inputIndex: $inputIndex) { ${fieldsOf(kind)} ${PROOF} } }`;
   const data = await graphql<Record<string, OutputNode>>(url, query, {
@@ -144,7 +151,7 @@ export async function fetchOutput(
   const node = data[kind] as OutputNode | null | undefined;
   if (node === undefined || node === null)
     throw new ConsoleError(`${kind} ${index} of input ${input} not found`);
-  return node;
+  return { ...node, proof: (node.proof as Proof | null | undefined) ?? null };
 }
 
 export interface InputResult {

@@ -114,20 +114,52 @@ export function revertReason(error: unknown): string {
   return error instanceof Error ? firstLine(error.message) : String(error);
 }
 
+/**
+ * Whether a transaction was refused because its nonce was already used: another sender of the
+ * same account got there first (on the dev chain, the node submits its claims from the first
+ * devnet account, the console's default). Nothing was sent, so signing again is safe.
+ */
+export function isNonceTaken(error: unknown): boolean {
+  let e: unknown = error;
+  for (let depth = 0; depth < 8 && e instanceof Error; depth += 1) {
+    const details = (e as { details?: unknown }).details;
+    const text = `${e.message} ${typeof details === "string" ? details : ""}`;
+    if (
+      /nonce too low|nonce provided for the transaction is lower|already known|replacement transaction underpriced/i.test(
+        text,
+      )
+    ) {
+      return true;
+    }
+    e = e.cause;
+  }
+  return false;
+}
+
+/** How many times a transaction is signed again after its nonce was taken. */
+const NONCE_RETRIES = 3;
+
 /** Simulates, sends and waits for one transaction; a revert or failure is a ConsoleError. */
 export async function send(l1: L1, call: Call): Promise<TransactionReceipt> {
   const { publicClient, walletClient, account } = l1;
   let hash: Hex | undefined;
   try {
-    const { request } = await publicClient.simulateContract({
-      account,
-      address: call.address,
-      abi: call.abi,
-      functionName: call.functionName,
-      args: call.args,
-      ...(call.value === undefined ? {} : { value: call.value }),
-    });
-    hash = await walletClient.writeContract(request);
+    for (let attempt = 1; hash === undefined; attempt += 1) {
+      try {
+        const { request } = await publicClient.simulateContract({
+          account,
+          address: call.address,
+          abi: call.abi,
+          functionName: call.functionName,
+          args: call.args,
+          ...(call.value === undefined ? {} : { value: call.value }),
+        });
+        hash = await walletClient.writeContract(request);
+      } catch (e) {
+        if (attempt > NONCE_RETRIES || !isNonceTaken(e)) throw e;
+        l1.log(`another transaction of ${account.address} took the nonce; signing again`);
+      }
+    }
     l1.log(`transaction: ${hash}`);
     l1.log("waiting for confirmation...");
     const receipt = await publicClient.waitForTransactionReceipt({ hash });

@@ -1,12 +1,26 @@
 /**
  * Notice validation and voucher execution on the application contract, with the proof the reader
  * serves. Reverts decode against the application's ABI joined with the errors of
- * LibOutputValidation and History, where Rollups v1 declares them.
+ * LibOutputValidation and History, where Rollups v1 declares them, and each is explained.
  */
-import { type Abi, type Address, type Hex } from "viem";
+import {
+  type Abi,
+  type Address,
+  type Hex,
+  type PublicClient,
+  type TransactionReceipt,
+  isAddressEqual,
+  parseEventLogs,
+} from "viem";
 import { abis } from "./abis.ts";
 import { ConsoleError } from "./errors.ts";
-import type { Proof } from "./graphql.ts";
+import {
+  type ListedOutput,
+  type OutputNode,
+  type Proof,
+  fetchOutput,
+  listOutputs,
+} from "./graphql.ts";
 import { type L1, type Rollups, revertReason, send } from "./l1.ts";
 
 const errorsOf = (abi: Abi) => abi.filter((item) => item.type === "error");
@@ -35,44 +49,217 @@ export function proofStruct(proof: Proof) {
   };
 }
 
+/** What each of Rollups v1's output-validation reverts means for the user. */
+export const REVERT_MEANINGS: Readonly<Record<string, string>> = {
+  VoucherReexecutionNotAllowed: "the voucher was already executed",
+  InvalidClaimIndex: "the proof's claim is not in the History on chain",
+  IncorrectEpochHash: "the proof's epoch roots do not hash to the claimed epoch hash",
+  IncorrectOutputsEpochRootHash: "the output's input is not in the claimed epoch tree",
+  IncorrectOutputHashesRootHash: "the output is not in its input's output tree",
+  InputIndexOutOfClaimBounds: "the output's input is outside the claim's input range",
+};
+
+const PROOF_HINT =
+  "the node's proof and the claim on chain disagree: check the dev node's log and --url";
+
+/** `Name(): what it means` for a known revert, with its name; else the reason as viem gives it. */
+export function explainRevert(error: unknown): { reason: string; name?: string } {
+  const reason = revertReason(error);
+  const name = /^(\w+)\(/.exec(reason)?.[1];
+  const meaning = name === undefined ? undefined : REVERT_MEANINGS[name];
+  if (name === undefined || meaning === undefined) return { reason };
+  return { reason: `${reason}: ${meaning}`, name };
+}
+
+function alreadyExecuted(index: number, input: number): ConsoleError {
+  return new ConsoleError(
+    `voucher "${index}" from input "${input}" was already executed`,
+    "a voucher executes once; `voucher list` shows which ones are executed",
+  );
+}
+
+/** `CartesiDApp.wasVoucherExecuted(inputIndex, outputIndexWithinInput)`. */
+export async function wasVoucherExecuted(
+  client: PublicClient,
+  dapp: Address,
+  input: number,
+  index: number,
+): Promise<boolean> {
+  return (await client.readContract({
+    address: dapp,
+    abi: OUTPUT_ABI,
+    functionName: "wasVoucherExecuted",
+    args: [BigInt(input), BigInt(index)],
+  })) as boolean;
+}
+
+/** A `voucher list` entry: the listed fields, then whether it has a proof and has run on L1. */
+export interface ListedVoucher extends ListedOutput {
+  executable: boolean;
+  executed: boolean;
+}
+
+/** How many `wasVoucherExecuted` reads are in flight at once. */
+const READS_AT_ONCE = 8;
+
+/**
+ * The `voucher list` entries, in `listOutputs` order with its fields first. `executed` is read
+ * with `wasExecuted` only for vouchers with a proof: one without could not have been executed,
+ * since the contract needs a proof against a claim.
+ */
+export async function listVouchers(
+  nodes: readonly OutputNode[],
+  wasExecuted: (input: number, index: number) => Promise<boolean>,
+): Promise<ListedVoucher[]> {
+  const sorted = [...nodes].sort((a, b) => a.input.index - b.input.index || a.index - b.index);
+  const listed = listOutputs(sorted);
+  const executed: boolean[] = sorted.map(() => false);
+  const pending = sorted.flatMap((n, i) => (n.proof ? [i] : []));
+  for (let start = 0; start < pending.length; start += READS_AT_ONCE) {
+    await Promise.all(
+      pending.slice(start, start + READS_AT_ONCE).map(async (i) => {
+        const n = sorted[i];
+        if (n !== undefined) executed[i] = await wasExecuted(n.input.index, n.index);
+      }),
+    );
+  }
+  return listed.map((entry, i) => ({
+    ...entry,
+    executable: Boolean(sorted[i]?.proof),
+    executed: executed[i] ?? false,
+  }));
+}
+
 export async function validateNotice(
   l1: L1,
   r: Rollups,
   payload: Hex,
   proof: Proof,
 ): Promise<void> {
+  let valid: unknown;
   try {
-    await l1.publicClient.readContract({
+    valid = await l1.publicClient.readContract({
       address: r.dapp,
       abi: OUTPUT_ABI,
       functionName: "validateNotice",
       args: [payload, proofStruct(proof)],
     });
   } catch (e) {
-    throw new ConsoleError(`COULD NOT VALIDATE NOTICE: ${revertReason(e)}`);
+    const { reason, name } = explainRevert(e);
+    throw new ConsoleError(`COULD NOT VALIDATE NOTICE: ${reason}`, name && PROOF_HINT);
   }
+  // The contract reverts rather than answer false; a false is still not a valid notice.
+  if (valid !== true) throw new ConsoleError("COULD NOT VALIDATE NOTICE: the contract said false");
 }
 
+/** The id `VoucherExecuted` carries: `(outputIndexWithinInput << 128) | inputIndex`. */
+export function voucherId(input: number, index: number): bigint {
+  return (BigInt(index) << 128n) | BigInt(input);
+}
+
+/** Whether the receipt holds the dApp's `VoucherExecuted` for this voucher. */
+export function executedIn(
+  receipt: TransactionReceipt,
+  dapp: Address,
+  input: number,
+  index: number,
+): boolean {
+  const id = voucherId(input, index);
+  return parseEventLogs({ abi: abis.CartesiDApp, eventName: "VoucherExecuted", logs: receipt.logs })
+    .filter((event) => isAddressEqual(event.address, dapp))
+    .some((event) => (event.args as { voucherId?: bigint }).voucherId === id);
+}
+
+export interface Voucher {
+  index: number;
+  input: number;
+  destination: Address;
+  payload: Hex;
+}
+
+/**
+ * Executes a voucher: refused before sending when `wasVoucherExecuted` says it ran already, when
+ * the contract rejects the proof (its decoded revert), or when the voucher's own call would fail
+ * (the contract then returns false and leaves the voucher executable, so sending would only cost
+ * gas). Checked once more on the receipt's `VoucherExecuted`.
+ */
 export async function executeVoucher(
   l1: L1,
   r: Rollups,
-  destination: Address,
-  payload: Hex,
+  voucher: Voucher,
   proof: Proof,
-): Promise<Hex> {
+): Promise<TransactionReceipt> {
+  const { index, input, destination, payload } = voucher;
+  if (await wasVoucherExecuted(l1.publicClient, r.dapp, input, index)) {
+    throw alreadyExecuted(index, input);
+  }
+  const call = {
+    address: r.dapp,
+    abi: OUTPUT_ABI,
+    functionName: "executeVoucher",
+    args: [destination, payload, proofStruct(proof)],
+  } as const;
+  let succeeds: unknown;
   try {
-    const receipt = await send(l1, {
-      address: r.dapp,
-      abi: OUTPUT_ABI,
-      functionName: "executeVoucher",
-      args: [destination, payload, proofStruct(proof)],
-    });
-    return receipt.transactionHash;
+    ({ result: succeeds } = await l1.publicClient.simulateContract({
+      account: l1.account,
+      ...call,
+    }));
   } catch (e) {
-    const reason =
-      e instanceof ConsoleError
-        ? e.message.replace(/^executeVoucher failed: /, "")
-        : revertReason(e);
-    throw new ConsoleError(`COULD NOT EXECUTE VOUCHER: ${reason}`);
+    const { reason, name } = explainRevert(e);
+    if (name === "VoucherReexecutionNotAllowed") throw alreadyExecuted(index, input);
+    throw new ConsoleError(`COULD NOT EXECUTE VOUCHER: ${reason}`, name && PROOF_HINT);
+  }
+  if (succeeds !== true) {
+    throw new ConsoleError(
+      `COULD NOT EXECUTE VOUCHER: its call to ${destination} would fail, and the voucher would stay unexecuted`,
+      "the destination refuses the call: does the dApp contract hold what the voucher pays?",
+    );
+  }
+  let receipt: TransactionReceipt;
+  try {
+    receipt = await send(l1, call);
+  } catch (e) {
+    // Someone else's execution may have come first: the contract then refuses this one.
+    if (e instanceof ConsoleError && /VoucherReexecutionNotAllowed/.test(e.message)) {
+      throw alreadyExecuted(index, input);
+    }
+    throw e;
+  }
+  if (!executedIn(receipt, r.dapp, input, index)) {
+    throw new ConsoleError(
+      `COULD NOT EXECUTE VOUCHER: transaction ${receipt.transactionHash} ran, but the voucher's call failed`,
+      "the voucher stays executable; try `voucher execute` again",
+    );
+  }
+  return receipt;
+}
+
+export interface ProofWait {
+  /** Called on every poll without a proof; it decides what to print. */
+  onWait: () => Promise<void> | void;
+  pollMs?: number;
+}
+
+/**
+ * Polls the reader until the output has a proof, for at most `timeoutMs`; the output with its
+ * proof, or undefined at the deadline.
+ */
+export async function waitForProof(
+  url: string,
+  kind: "notice" | "voucher",
+  index: number,
+  input: number,
+  timeoutMs: number,
+  wait: ProofWait,
+): Promise<(OutputNode & { proof: Proof }) | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const node = await fetchOutput(url, kind, index, input);
+    if (node.proof) return { ...node, proof: node.proof };
+    if (Date.now() >= deadline) return undefined;
+    await wait.onWait();
+    const left = deadline - Date.now();
+    await new Promise((done) => setTimeout(done, Math.max(0, Math.min(wait.pollMs ?? 500, left))));
   }
 }

@@ -4,12 +4,15 @@
  *
  * The dev node binary comes from DEVNODE_BIN, else `target/release/devnode`, else
  * `target/debug/devnode` of this repository (with the `dapp` backend beside it). It runs on free
- * ports with its data and deployment files in a temporary folder.
+ * ports with its data and deployment files in a temporary folder. The first suite runs it with
+ * its default epochs (one L1 block: a voucher is executable as soon as its block is sealed); the
+ * second with long epochs, so that "not proven yet" holds until the test mines L1 blocks.
  */
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer as createHttpServer } from "node:http";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -19,6 +22,9 @@ const consoleDir = resolve(fileURLToPath(import.meta.url), "..", "..", "..");
 const repo = resolve(consoleDir, "..");
 const BOB = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 const ME = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+const DAPP = "0xab7528bb862fB57E8A2BCd567a2e929a0Be56a5e";
+const SIMPLE_ERC20 = "0xe0586270a262380fef6f82290b421b9008b11806";
+const ETHER = 10n ** 18n;
 
 function devnodeBinary(): string {
   const candidates = [
@@ -105,72 +111,171 @@ async function inputCount(): Promise<number> {
   return Number(m[1]);
 }
 
-describe("the console against a running dev node", { timeout: 600_000 }, () => {
-  before(async () => {
-    work = mkdtempSync(join(tmpdir(), "console-e2e-"));
-    const [anvil, rollup, inspect, graphql] = [
-      await freePort(),
-      await freePort(),
-      await freePort(),
-      await freePort(),
-    ];
-    graphqlUrl = `http://127.0.0.1:${graphql}/graphql`;
-    inspectUrl = `http://127.0.0.1:${inspect}/inspect`;
-    const deployments = join(work, "deployments");
-    env = {
-      ...process.env,
-      RPC_URL: `http://127.0.0.1:${anvil}`,
-      DEPLOYMENTS_DIR: deployments,
-      NO_COLOR: "1",
-    };
-    delete env.MNEMONIC;
-    node = spawn(
-      devnodeBinary(),
-      [
-        "--data-dir",
-        join(work, "data"),
-        "--deployments-dir",
-        deployments,
-        "--anvil-port",
-        String(anvil),
-        "--rollup-address",
-        `127.0.0.1:${rollup}`,
-        "--inspect-address",
-        `127.0.0.1:${inspect}`,
-        "--graphql-address",
-        `127.0.0.1:${graphql}`,
-      ],
-      { cwd: repo, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    const started = node;
-    await new Promise<void>((ready, fail) => {
-      const timer = setTimeout(() => {
-        fail(new Error(`the dev node did not start within 180 s:\n${nodeLog}`));
-      }, 180_000);
-      const onData = (d: Buffer) => {
-        nodeLog += d.toString();
-        if (nodeLog.includes("devnode ready")) {
-          clearTimeout(timer);
-          ready();
-        }
-      };
-      started.stdout?.on("data", onData);
-      started.stderr?.on("data", onData);
-      started.once("exit", (code) => {
+/** Starts a dev node on free ports, with `extra` arguments, for the console commands to use. */
+async function startNode(extra: readonly string[] = []): Promise<void> {
+  nodeLog = "";
+  work = mkdtempSync(join(tmpdir(), "console-e2e-"));
+  const [anvil, rollup, inspect, graphql] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
+  graphqlUrl = `http://127.0.0.1:${graphql}/graphql`;
+  inspectUrl = `http://127.0.0.1:${inspect}/inspect`;
+  const deployments = join(work, "deployments");
+  env = {
+    ...process.env,
+    RPC_URL: `http://127.0.0.1:${anvil}`,
+    DEPLOYMENTS_DIR: deployments,
+    NO_COLOR: "1",
+  };
+  delete env.MNEMONIC;
+  node = spawn(
+    devnodeBinary(),
+    [
+      "--data-dir",
+      join(work, "data"),
+      "--deployments-dir",
+      deployments,
+      "--anvil-port",
+      String(anvil),
+      "--rollup-address",
+      `127.0.0.1:${rollup}`,
+      "--inspect-address",
+      `127.0.0.1:${inspect}`,
+      "--graphql-address",
+      `127.0.0.1:${graphql}`,
+      ...extra,
+    ],
+    { cwd: repo, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const started = node;
+  await new Promise<void>((ready, fail) => {
+    const timer = setTimeout(() => {
+      fail(new Error(`the dev node did not start within 180 s:\n${nodeLog}`));
+    }, 180_000);
+    const onData = (d: Buffer) => {
+      nodeLog += d.toString();
+      if (nodeLog.includes("devnode ready")) {
         clearTimeout(timer);
-        fail(new Error(`the dev node exited with ${code}:\n${nodeLog}`));
-      });
+        ready();
+      }
+    };
+    started.stdout?.on("data", onData);
+    started.stderr?.on("data", onData);
+    started.once("exit", (code) => {
+      clearTimeout(timer);
+      fail(new Error(`the dev node exited with ${code}:\n${nodeLog}`));
     });
   });
+}
 
-  after(async () => {
-    if (node !== undefined && node.exitCode === null) {
-      const exited = new Promise((done) => node?.once("exit", done));
-      node.kill("SIGINT");
-      await exited;
-    }
-    rmSync(work, { recursive: true, force: true });
+async function stopNode(): Promise<void> {
+  if (node !== undefined && node.exitCode === null) {
+    const exited = new Promise((done) => node?.once("exit", done));
+    node.kill("SIGINT");
+    await exited;
+  }
+  node = undefined;
+  rmSync(work, { recursive: true, force: true });
+}
+
+/** One JSON-RPC call to the node's chain, from the test itself (not through the console). */
+async function rpc(method: string, params: readonly unknown[]): Promise<unknown> {
+  const response = await fetch(env.RPC_URL ?? "", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
   });
+  const body = (await response.json()) as { result?: unknown; error?: { message: string } };
+  if (body.error !== undefined) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
+}
+
+async function etherOf(address: string): Promise<bigint> {
+  return BigInt((await rpc("eth_getBalance", [address, "latest"])) as string);
+}
+
+async function erc20Of(token: string, address: string): Promise<bigint> {
+  // balanceOf(address)
+  const data = `0x70a08231${address.slice(2).toLowerCase().padStart(64, "0")}`;
+  return BigInt((await rpc("eth_call", [{ to: token, data }, "latest"])) as string);
+}
+
+/** What a transaction cost its sender in gas, in wei. */
+async function gasOf(hash: string): Promise<bigint> {
+  const receipt = (await rpc("eth_getTransactionReceipt", [hash])) as {
+    gasUsed: string;
+    effectiveGasPrice: string;
+  };
+  return BigInt(receipt.gasUsed) * BigInt(receipt.effectiveGasPrice);
+}
+
+interface Listed {
+  index: number;
+  input: number;
+  destination: string;
+  payload: string;
+  executable: boolean;
+  executed: boolean;
+}
+
+async function vouchersOf(input: number): Promise<Listed[]> {
+  const out = await ok([
+    "voucher",
+    "list",
+    "--url",
+    graphqlUrl,
+    "--input",
+    String(input),
+    "--json",
+  ]);
+  return JSON.parse(out) as Listed[];
+}
+
+/** Waits until the node has proven the voucher (its epoch is claimed), for at most 60 s. */
+async function untilExecutable(input: number, index: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const voucher = (await vouchersOf(input)).find((v) => v.index === index);
+    if (voucher?.executable === true) return;
+    assert.ok(Date.now() < deadline, `voucher ${index} of input ${input} got no proof in 60 s`);
+    await new Promise((done) => setTimeout(done, 500));
+  }
+}
+
+/** A console command left running: `stderrShows` resolves once its stderr has a text. */
+function runInBackground(args: readonly string[]) {
+  const child = spawn(process.execPath, ["start.mjs", ...args], { cwd: consoleDir, env });
+  const seen = { stdout: "", stderr: "" };
+  const watchers: { text: string; shown: () => void }[] = [];
+  child.stdout.on("data", (d: Buffer) => (seen.stdout += d.toString()));
+  child.stderr.on("data", (d: Buffer) => {
+    seen.stderr += d.toString();
+    for (const w of watchers.filter((w) => seen.stderr.includes(w.text))) w.shown();
+  });
+  const done = new Promise<Run>((ended) =>
+    child.once("close", (code) => {
+      ended({ code, ...seen });
+    }),
+  );
+  const stderrShows = (text: string) =>
+    Promise.race([
+      new Promise<void>((shown) => {
+        if (seen.stderr.includes(text)) shown();
+        else watchers.push({ text, shown });
+      }),
+      done.then((r) => {
+        throw new Error(`the command ended before showing "${text}":\n${r.stderr}`);
+      }),
+    ]);
+  return { done, stderrShows };
+}
+
+describe("the console against a running dev node", { timeout: 600_000 }, () => {
+  before(() => startNode());
+  after(stopNode);
 
   let transferHash = "";
 
@@ -377,7 +482,9 @@ describe("the console against a running dev node", { timeout: 600_000 }, () => {
     assert.match(confirmed, /^ {2}erc1155:0xd728a78c93b8e193e12a0a20b88e514cf05e5f74:0 +10$/m);
   });
 
-  it("withdraws: relay the address, a voucher when the block is sealed, executed on L1", async () => {
+  let tokenVouchersInput = -1;
+
+  it("withdraws: relay the address, a voucher when the block is sealed, executed once proven", async () => {
     const withdraw = ["ledger", "withdraw", "--asset", "erc20:SimpleERC20", "--amount", "10"];
     const early = await fails([...withdraw, "--url", graphqlUrl]);
     assert.match(early.error, /DAPP_ADDRESS_UNKNOWN: .+ \(hint: run `ledger relay-address` once/);
@@ -385,22 +492,26 @@ describe("the console against a running dev node", { timeout: 600_000 }, () => {
       await ok(["ledger", "relay-address", "--url", graphqlUrl]),
       /the dApp knows its address 0xab7528bb862fB57E8A2BCd567a2e929a0Be56a5e/,
     );
+    const pending = await fails([...withdraw, "--url", graphqlUrl, "--execute"]);
+    assert.match(pending.stdout.trim(), /^input \d+ accepted\ntransaction 0x[0-9a-f]{64} pending$/);
+    assert.match(
+      pending.error,
+      /^error: withdrawal 0x[0-9a-f]{64} waits in the pool: its voucher is emitted when its block is sealed \(hint: run `ledger mine` to seal it, or pass --mine to seal it in the same command\)$/,
+    );
     await ok([...withdraw, "--url", graphqlUrl]);
     const mined = await ok(["ledger", "mine", "--url", graphqlUrl, "--json"]);
     const input = (JSON.parse(mined) as { input: number }).input;
-    const vouchers = JSON.parse(
-      await ok(["voucher", "list", "--url", graphqlUrl, "--input", String(input)]),
-    ) as {
-      index: number;
-      input: number;
-      destination: string;
-      payload: string;
-    }[];
-    assert.equal(vouchers.length, 1);
-    const [voucher] = vouchers;
-    assert.ok(voucher);
-    assert.equal(voucher.destination, "0xe0586270a262380fef6f82290b421b9008b11806");
-    assert.match(voucher.payload, /^0xa9059cbb/); // ERC-20 transfer(address,uint256)
+    tokenVouchersInput = input;
+    const vouchers = await vouchersOf(input);
+    assert.equal(vouchers.length, 2, "the pending withdrawal and this one, in one block");
+    for (const [i, voucher] of vouchers.entries()) {
+      assert.equal(voucher.index, i);
+      assert.equal(voucher.destination, SIMPLE_ERC20);
+      assert.match(voucher.payload, /^0xa9059cbb/); // ERC-20 transfer(address,uint256)
+      assert.equal(voucher.executed, false);
+    }
+    await untilExecutable(input, 0);
+    const before = await erc20Of(SIMPLE_ERC20, ME);
     const execute = await ok([
       "voucher",
       "execute",
@@ -411,8 +522,265 @@ describe("the console against a running dev node", { timeout: 600_000 }, () => {
       "--url",
       graphqlUrl,
     ]);
-    // The dev node claims each epoch as soon as its block is past: the proof is there already.
     assert.match(execute.trim(), /^voucher executed! \(tx="0x[0-9a-f]{64}"\)$/);
+    assert.equal(await erc20Of(SIMPLE_ERC20, ME), before + 10n);
+    assert.deepEqual(
+      (await vouchersOf(input)).map((v) => [v.index, v.executable, v.executed]),
+      [
+        [0, true, true],
+        [1, true, false],
+      ],
+    );
+  });
+
+  let etherVoucher = { index: -1, input: -1 };
+
+  it("withdraws Ether with --mine --execute, and the Ether comes back on L1", async () => {
+    // From the second account: the first owns the Authority, so the node's claims cost it gas.
+    const bob = ["--accountIndex", "1"];
+    await ok(["ether", "deposit", "--amount", "1", ...bob]);
+    const [bobBefore, dappBefore] = [await etherOf(BOB), await etherOf(DAPP)];
+    const out = await ok([
+      "ledger",
+      "withdraw",
+      "--asset",
+      "ETH",
+      "--amount",
+      "0.5ether",
+      "--mine",
+      "--execute",
+      "--url",
+      graphqlUrl,
+      "--json",
+      ...bob,
+    ]);
+    const result = JSON.parse(out) as {
+      transaction: string;
+      status: string;
+      mine: { input: number; transaction: string; status: string };
+      voucher: { index: number; input: number };
+      execution: {
+        transaction: string;
+        balance: {
+          asset: string;
+          address: string;
+          before: string;
+          after: string;
+          change: string;
+          gas: string;
+        };
+      };
+    };
+    assert.equal(result.status, "ACCEPTED");
+    assert.equal(result.mine.status, "ACCEPTED");
+    assert.equal(result.voucher.input, result.mine.input);
+    etherVoucher = result.voucher;
+    const half = ETHER / 2n;
+    const gas = {
+      withdraw: await gasOf(result.transaction),
+      mine: await gasOf(result.mine.transaction),
+      execute: await gasOf(result.execution.transaction),
+    };
+    // Back on L1: half an Ether, less the gas of the three transactions the command sent.
+    assert.equal(await etherOf(BOB), bobBefore + half - gas.withdraw - gas.mine - gas.execute);
+    assert.equal(await etherOf(DAPP), dappBefore - half);
+    const { before, after, ...balance } = result.execution.balance;
+    assert.deepEqual(balance, {
+      asset: "ETH",
+      address: BOB,
+      change: String(half - gas.execute),
+      gas: String(gas.execute),
+    });
+    assert.equal(BigInt(after) - BigInt(before), half - gas.execute);
+  });
+
+  it("refuses a second execution of a voucher with a clear message", async () => {
+    const { index, input } = etherVoucher;
+    const again = await fails([
+      "voucher",
+      "execute",
+      "--index",
+      String(index),
+      "--input",
+      String(input),
+      "--url",
+      graphqlUrl,
+    ]);
+    assert.equal(again.stdout, "");
+    assert.equal(
+      again.error,
+      `error: voucher "${index}" from input "${input}" was already executed (hint: a voucher executes once; \`voucher list\` shows which ones are executed)`,
+    );
+    const listed = (await vouchersOf(input)).find((v) => v.index === index);
+    assert.equal(listed?.executable, true);
+    assert.equal(listed.executed, true);
+  });
+
+  it("validates a block notice on L1", async () => {
+    const { input } = etherVoucher;
+    const notices = JSON.parse(
+      await ok(["notice", "list", "--url", graphqlUrl, "--input", String(input)]),
+    ) as { index: number; payload: string }[];
+    const block = notices.find(
+      (n) => (JSON.parse(n.payload) as { type?: string }).type === "block",
+    );
+    assert.ok(block, `no block notice in input ${input}`);
+    const args = ["--index", String(block.index), "--input", String(input), "--url", graphqlUrl];
+    assert.equal(await ok(["notice", "validate", ...args]), "notice is valid!");
+    assert.deepEqual(JSON.parse(await ok(["notice", "validate", ...args, "--json"])), {
+      index: block.index,
+      input,
+      valid: true,
+    });
+  });
+
+  it("names the contract's rejection of a proof with one sibling altered", async () => {
+    // A reader in front of the node's that alters the first sibling of every proof it serves.
+    const tamper = createHttpServer((req, res) => {
+      let body = "";
+      req.on("data", (d: Buffer) => (body += d.toString()));
+      req.on("end", () => {
+        void (async () => {
+          const answer = await fetch(graphqlUrl, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body,
+          });
+          const json = (await answer.json()) as {
+            data?: Record<string, { proof?: { validity: Record<string, string[]> } | null }>;
+          };
+          for (const output of Object.values(json.data ?? {})) {
+            const siblings = output.proof?.validity.outputHashInOutputHashesSiblings;
+            if (siblings !== undefined) siblings[0] = `0x${"00".repeat(31)}01`;
+          }
+          res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(json));
+        })();
+      });
+    });
+    await new Promise<void>((listening) => tamper.listen(0, "127.0.0.1", listening));
+    const tamperUrl = `http://127.0.0.1:${(tamper.address() as AddressInfo).port}/graphql`;
+    try {
+      const input = String(tokenVouchersInput);
+      const voucher = await fails([
+        "voucher",
+        "execute",
+        "--index",
+        "1",
+        "--input",
+        input,
+        "--url",
+        tamperUrl,
+      ]);
+      assert.equal(
+        voucher.error,
+        "error: COULD NOT EXECUTE VOUCHER: IncorrectOutputHashesRootHash(): the output is not in its input's output tree (hint: the node's proof and the claim on chain disagree: check the dev node's log and --url)",
+      );
+      assert.deepEqual(
+        (await vouchersOf(tokenVouchersInput)).map((v) => [v.index, v.executed]),
+        [
+          [0, true],
+          [1, false],
+        ],
+        "nothing was executed",
+      );
+      const notice = await fails([
+        "notice",
+        "validate",
+        "--index",
+        "0",
+        "--input",
+        input,
+        "--url",
+        tamperUrl,
+      ]);
+      assert.match(
+        notice.error,
+        /^error: COULD NOT VALIDATE NOTICE: IncorrectOutputHashesRootHash\(\): /,
+      );
+    } finally {
+      tamper.closeAllConnections();
+      await new Promise((closed) => tamper.close(closed));
+    }
+  });
+
+  it("withdraws an ERC-20 with --mine --execute and shows the L1 balance change", async () => {
+    const before = await erc20Of(SIMPLE_ERC20, ME);
+    const out = await ok([
+      "ledger",
+      "withdraw",
+      "--asset",
+      "erc20:SimpleERC20",
+      "--amount",
+      "7",
+      "--mine",
+      "--execute",
+      "--url",
+      graphqlUrl,
+    ]);
+    assert.match(
+      out,
+      new RegExp(
+        [
+          "^input (\\d+) accepted",
+          "transaction 0x[0-9a-f]{64} pending",
+          "input (\\d+) accepted",
+          "sealed block \\d+ 0x[0-9a-f]{64} with 1 transaction",
+          "voucher 0 of input \\2 pays the withdrawal",
+          "voucher 0 of input \\2 executed in L1 transaction 0x[0-9a-f]{64}",
+          `erc20:${SIMPLE_ERC20} on L1 of ${ME}: ${before} -> ${before + 7n} \\(\\+7\\)$`,
+        ].join("\n"),
+      ),
+    );
+    assert.equal(await erc20Of(SIMPLE_ERC20, ME), before + 7n);
+  });
+
+  it("withdraws the ERC-721 and ERC-1155 tokens with --mine --execute", async () => {
+    const erc721 = "0x4fd594c6aa126de9389fed996337f120d4ea011b";
+    const erc1155 = "0xd728a78c93b8e193e12a0a20b88e514cf05e5f74";
+    const word = (n: bigint | string) => BigInt(n).toString(16).padStart(64, "0");
+    const ownerOf = async (id: bigint) =>
+      `0x${((await rpc("eth_call", [{ to: erc721, data: `0x6352211e${word(id)}` }, "latest"])) as string).slice(-40)}`;
+    const balanceOf1155 = async (id: bigint) =>
+      BigInt(
+        (await rpc("eth_call", [
+          { to: erc1155, data: `0x00fdd58e${word(ME)}${word(id)}` },
+          "latest",
+        ])) as string,
+      );
+    assert.equal(await ownerOf(0n), DAPP.toLowerCase(), "the portal gave the token to the dApp");
+    const nft = await ok([
+      "ledger",
+      "withdraw",
+      "--asset",
+      "erc721:SimpleERC721:0",
+      "--mine",
+      "--execute",
+      "--url",
+      graphqlUrl,
+    ]);
+    assert.match(nft, new RegExp(`^erc721:${erc721}:0 on L1 of ${ME}: 0 -> 1 \\(\\+1\\)$`, "m"));
+    assert.equal(await ownerOf(0n), ME.toLowerCase());
+    const before = await balanceOf1155(0n);
+    const multi = await ok([
+      "ledger",
+      "withdraw",
+      "--asset",
+      "erc1155:SimpleERC1155:0",
+      "--amount",
+      "4",
+      "--mine",
+      "--execute",
+      "--url",
+      graphqlUrl,
+    ]);
+    assert.match(
+      multi,
+      new RegExp(
+        `^erc1155:${erc1155}:0 on L1 of ${ME}: ${before} -> ${before + 4n} \\(\\+4\\)$`,
+        "m",
+      ),
+    );
+    assert.equal(await balanceOf1155(0n), before + 4n);
   });
 
   it("runs through `yarn start` and `npm start --`", async () => {
@@ -420,5 +788,131 @@ describe("the console against a running dev node", { timeout: 600_000 }, () => {
     const viaNpm = await ok(["ledger", "block", "latest", "--url", inspectUrl, "--json"], "npm");
     assert.equal(viaYarn, viaNpm);
     assert.equal(typeof (JSON.parse(viaYarn) as { hash: string }).hash, "string");
+  });
+});
+
+describe("the console against a dev node with long epochs", { timeout: 600_000 }, () => {
+  // Epochs of 1000 L1 blocks: nothing is claimed until the test mines past the first epoch's
+  // end, so "no proof yet" holds while the console is asked, and the wait for a proof is seen.
+  const EPOCH = 1000;
+  before(() => startNode(["--epoch-length", String(EPOCH)]));
+  after(stopNode);
+
+  let voucher = { index: -1, input: -1 };
+  const epochLine = new RegExp(
+    `^the epoch ends in \\d+ L1 blocks, with L1 block \\d+, when the node claims it \\(epochs of ${EPOCH} L1 blocks\\)$`,
+  );
+
+  it("says a voucher and a notice have no proof yet, and how long the epoch has left", async () => {
+    await ok(["ether", "deposit", "--amount", "1"]);
+    await ok(["ledger", "relay-address", "--url", graphqlUrl]);
+    const out = await ok([
+      "ledger",
+      "withdraw",
+      "--asset",
+      "ETH",
+      "--amount",
+      "0.25ether",
+      "--mine",
+      "--url",
+      graphqlUrl,
+      "--json",
+    ]);
+    voucher = (JSON.parse(out) as { voucher: typeof voucher }).voucher;
+    const { index, input } = voucher;
+    const args = ["--index", String(index), "--input", String(input), "--url", graphqlUrl];
+    const [first, second, ...rest] = (await ok(["voucher", "execute", ...args])).split("\n");
+    assert.equal(first, `voucher "${index}" from input "${input}" has no associated proof yet`);
+    assert.match(second ?? "", epochLine);
+    assert.deepEqual(rest, []);
+    const json = JSON.parse(await ok(["voucher", "execute", ...args, "--json"])) as {
+      proof: null;
+      epoch: { epochLength: number; lastClaimedInput: number | null; blocksLeft: number };
+    };
+    assert.equal(json.proof, null);
+    assert.equal(json.epoch.epochLength, EPOCH);
+    assert.equal(json.epoch.lastClaimedInput, null);
+    assert.ok(json.epoch.blocksLeft > 0, JSON.stringify(json));
+    const notice = (await ok(["notice", "validate", ...args])).split("\n");
+    assert.equal(notice[0], `notice "${index}" from input "${input}" has no associated proof yet`);
+    assert.match(notice[1] ?? "", epochLine);
+    assert.deepEqual(
+      (await vouchersOf(input)).map((v) => [v.index, v.executable, v.executed]),
+      [[index, false, false]],
+    );
+  });
+
+  it("gives up waiting for a proof at --timeout, naming the voucher to execute later", async () => {
+    const late = await fails([
+      "ledger",
+      "withdraw",
+      "--asset",
+      "ETH",
+      "--amount",
+      "0.25ether",
+      "--mine",
+      "--execute",
+      "--timeout",
+      "2",
+      "--url",
+      graphqlUrl,
+    ]);
+    const m = /^voucher (\d+) of input (\d+) pays the withdrawal$/m.exec(late.stdout);
+    assert.ok(m, late.stdout);
+    const [, index, input] = m;
+    assert.match(
+      late.stderr,
+      /^waiting for the proof of voucher \d+ of input \d+: the epoch ends in/m,
+    );
+    assert.match(
+      late.error,
+      new RegExp(
+        `^error: voucher ${index} of input ${input} has no proof after 2 s: the epoch ends in .+ \\(hint: the withdrawal is done and its voucher stays: run \`voucher execute --index ${index} --input ${input}\` later, or give --timeout more seconds\\)$`,
+      ),
+    );
+  });
+
+  it("waits for the proof while L1 advances, then executes", async () => {
+    const withdrawing = runInBackground([
+      "ledger",
+      "withdraw",
+      "--asset",
+      "ETH",
+      "--amount",
+      "0.25ether",
+      "--mine",
+      "--execute",
+      "--url",
+      graphqlUrl,
+    ]);
+    await withdrawing.stderrShows("waiting for the proof of voucher");
+    // The test, not the console, moves L1 past the epoch's end.
+    await rpc("anvil_mine", [`0x${EPOCH.toString(16)}`]);
+    const done = await withdrawing.done;
+    assert.equal(done.code, 0, done.stderr);
+    assert.match(
+      done.stdout,
+      /^voucher 0 of input \d+ executed in L1 transaction 0x[0-9a-f]{64}$/m,
+    );
+    assert.match(
+      done.stdout,
+      /^ETH on L1 of 0x[0-9a-fA-F]{40}: .+ \(\+0\.2\d+ ETH: 0\.25 ETH paid by the voucher, .+ ETH for gas\)$/m,
+    );
+    // The first withdrawal's voucher, of the same epoch, is executable now too.
+    const { index, input } = voucher;
+    await untilExecutable(input, index);
+    assert.match(
+      await ok([
+        "voucher",
+        "execute",
+        "--index",
+        String(index),
+        "--input",
+        String(input),
+        "--url",
+        graphqlUrl,
+      ]),
+      /^voucher executed! \(tx="0x[0-9a-f]{64}"\)$/,
+    );
   });
 });

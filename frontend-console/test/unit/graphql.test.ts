@@ -4,7 +4,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from "node:net";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { closedPortUrl } from "./helpers.ts";
-import { stringToHex } from "viem";
+import { hexToString, stringToHex } from "viem";
 import { ConsoleError } from "../../src/lib/errors.ts";
 import {
   type OutputNode,
@@ -15,7 +15,7 @@ import {
   waitForInput,
 } from "../../src/lib/graphql.ts";
 import { formatInspect, inspect, inspectUrl } from "../../src/lib/inspect.ts";
-import { fetchBalances, queryLedger } from "../../src/lib/ledger.ts";
+import { fetchBalances, queryLedger, waitOutcome } from "../../src/lib/ledger.ts";
 
 interface Seen {
   method: string;
@@ -185,6 +185,17 @@ describe("fetchOutputs", () => {
     assert.match(sent.query, /input\(index: \$inputIndex\) \{ vouchers\(/);
     assert.match(sent.query, /destination/);
     assert.deepEqual(sent.variables, { first: 1000, after: null, inputIndex: 4 });
+  });
+
+  it("asks whether each output has a proof only with `proofs`, and never for reports", async () => {
+    answer({ json: page("vouchers", [], null, false) });
+    await fetchOutputs(graphqlUrl, "voucher", undefined, { proofs: true });
+    assert.match(request(0).query, /destination payload proof \{ context \}/);
+    await fetchOutputs(graphqlUrl, "voucher");
+    assert.doesNotMatch(request(1).query, /proof/);
+    answer({ json: page("reports", [], null, false) });
+    await fetchOutputs(graphqlUrl, "report", undefined, { proofs: true });
+    assert.doesNotMatch(request(2).query, /proof/);
   });
 
   it("says an input is not found when the reader answers null", async () => {
@@ -518,5 +529,64 @@ describe("the ledger's inspect routes", () => {
       },
     });
     await rejectsConsoleError(queryLedger(`${base}/inspect`, "info"), /gave no JSON report/);
+  });
+});
+
+describe("waitOutcome", () => {
+  const sent = { input: 3, transaction: `0x${"ab".repeat(32)}` as const };
+  const accepted = stringToHex(
+    JSON.stringify({
+      accepted: {
+        input: 3,
+        tx_count: 1,
+        txs: [{ hash: "0x01", status: "pending" }],
+        sealed_count: 0,
+        sealed_blocks: [],
+      },
+    }),
+  );
+
+  it("gives an accepted input's lines, value and report", async () => {
+    answer(inputAnswer(3, "ACCEPTED", [accepted]));
+    const progress: string[] = [];
+    const outcome = await waitOutcome(graphqlUrl, sent, 5, (line) => progress.push(line));
+    assert.deepEqual(outcome.lines, ["input 3 accepted", "transaction 0x01 pending"]);
+    assert.equal(outcome.failure, undefined);
+    assert.equal(outcome.accepted?.accepted.txs[0]?.status, "pending");
+    assert.deepEqual(outcome.value, {
+      ...sent,
+      status: "ACCEPTED",
+      reports: [JSON.parse(hexToString(accepted))],
+    });
+    assert.deepEqual(progress, ["waiting for the node to process input 3..."]);
+  });
+
+  it("uses the given lines instead of the report's", async () => {
+    answer(inputAnswer(3, "ACCEPTED", [accepted]));
+    const outcome = await waitOutcome(graphqlUrl, sent, 5, () => undefined, ["it is done"]);
+    assert.deepEqual(outcome.lines, ["input 3 accepted", "it is done"]);
+  });
+
+  it("turns the dApp's error into a failure with what to try, and prints nothing", async () => {
+    const error = stringToHex(
+      JSON.stringify({ error: { code: "INSUFFICIENT_FUNDS", message: "has 1, needs 2" } }),
+    );
+    answer(inputAnswer(3, "REJECTED", [error]));
+    const outcome = await waitOutcome(graphqlUrl, sent, 5, () => undefined);
+    assert.deepEqual(outcome.lines, []);
+    assert.equal(outcome.value.status, "REJECTED");
+    assert.equal(
+      outcome.failure?.message,
+      "input 3 was rejected: INSUFFICIENT_FUNDS: has 1, needs 2",
+    );
+    assert.match(outcome.failure.hint ?? "", /ledger balance/);
+  });
+
+  it("fails an input that ended otherwise, pointing at its reports", async () => {
+    answer(inputAnswer(3, "EXCEPTION"));
+    const outcome = await waitOutcome(graphqlUrl, sent, 5, () => undefined);
+    assert.equal(outcome.failure?.message, "input 3 ended EXCEPTION");
+    assert.match(outcome.failure.hint ?? "", /report list --input/);
+    assert.equal(outcome.accepted, undefined);
   });
 });
