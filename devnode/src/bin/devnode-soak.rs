@@ -720,16 +720,20 @@ async fn ledger_info(inspect_url: &str) -> Result<Value, String> {
     serde_json::from_slice(&bytes).map_err(|e| format!("inspect {url}: the report is not JSON ({e}): {body}"))
 }
 
-/// The state root once the ledger reports `processed` inputs (replay may still run when GraphQL
-/// is complete); the last answer if it never does.
-async fn state_root(inspect_url: &str, processed: u64) -> Result<String, String> {
+/// The ledger's state root once the node is done: its readiness endpoint (when it has one) says
+/// "ready" (not replaying), and two `info` answers in a row agree. The last answer if that does
+/// not happen within STALL_TIMEOUT.
+async fn state_root(urls: &Urls) -> Result<String, String> {
     let deadline = Instant::now() + STALL_TIMEOUT;
+    let mut previous: Option<Value> = None;
     loop {
-        let info = ledger_info(inspect_url).await?;
+        let ready = health(&urls.graphql).await.is_none_or(|h| h["status"] == "ready");
+        let info = ledger_info(&urls.inspect).await?;
         let root = info["state_root"].as_str().unwrap_or_default().to_owned();
-        if info["processed_inputs"].as_u64() == Some(processed) || Instant::now() >= deadline {
+        if (ready && previous.as_ref() == Some(&info)) || Instant::now() >= deadline {
             return Ok(root);
         }
+        previous = Some(info);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -1375,11 +1379,8 @@ async fn compare(
     let soaked = read_node(&soak.graphql).await?;
     let refd = read_node(&reference.graphql).await?;
     tally(f, sent, chain, &soaked, &refd);
-    let processed = |inputs: &HashMap<u64, NodeInput>| {
-        inputs.values().filter(|n| n.outcome.status == "ACCEPTED" || n.outcome.status == "REJECTED").count() as u64
-    };
-    f.soak_root = state_root(&soak.inspect, processed(&soaked)).await?;
-    f.reference_root = state_root(&reference.inspect, processed(&refd)).await?;
+    f.soak_root = state_root(soak).await?;
+    f.reference_root = state_root(reference).await?;
     f.roots_equal = !f.soak_root.is_empty() && f.soak_root == f.reference_root;
     Ok(())
 }
