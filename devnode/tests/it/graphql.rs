@@ -588,7 +588,7 @@ fn served_schema_is_cartesis_reader_v1() {
         "tests/data/cartesi/reader-v1.graphql is not Cartesi's file any more"
     );
     let served = devnode::graphql::schema(Arc::new(Store::open_in_memory().unwrap())).sdl();
-    let expected = normalize(&reference);
+    let expected = normalize(reference);
     let actual = normalize(&served);
     assert!(expected.len() >= 18, "the reference parsed into too few types: {expected:?}");
     for (name, members) in &expected {
