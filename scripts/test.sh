@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints (Rust and the console's type check, eslint and prettier),
 # the packaging checks, the workspace tests (unit, golden, model, byte-exact, end-to-end with the
-# native backend, a quick benchmark smoke run), the console's unit tests and its end-to-end test
-# against a running dev node, then the backend's end-to-end test with the static riscv64 backend
-# under qemu-user, whose transcripts must be byte-identical to the native ones.
+# native backend, a quick benchmark smoke run, the fuzz corpus replay), a check that the fuzz
+# targets compile, the console's unit tests and its end-to-end test against a running dev node,
+# then the backend's end-to-end test with the static riscv64 backend under qemu-user, whose
+# transcripts must be byte-identical to the native ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,13 @@ native=$(mktemp -d)
 riscv=$(mktemp -d)
 trap 'rm -rf "$native" "$riscv"' EXIT
 E2E_TRANSCRIPT_DIR="$native" cargo test --workspace --all-targets --locked
+
+# The fuzz crate is a workspace of its own (libFuzzer needs nightly flags to run). CI checks that
+# its targets compile, on stable; the committed corpus replays through the same invariant checks
+# in the workspace tests above (dapp/tests/it/corpus.rs), which is far cheaper than building and
+# running the sanitized targets. Campaigns: README.md, "Fuzzing".
+step "fuzz targets compile"
+cargo check --manifest-path fuzz/Cargo.toml --bins --locked
 
 step "console end-to-end against the dev node"
 cargo build --workspace --bins --locked

@@ -72,15 +72,13 @@ impl App {
     /// Handles an advance: the outputs of every block it sealed (notices, then the vouchers of
     /// its withdrawals), then one JSON report; accept if the input was applied.
     pub fn advance(&mut self, advance: &Advance) -> Result<Response, Fatal> {
+        // Nothing is written before the input is known to be accepted: inside the Cartesi
+        // Machine a reject reverts the whole process, so host mode must leave no trace either.
         let version = self.version_of(advance);
-        self.seen_version = Some(version);
         let meta = &advance.metadata;
         let action = match self.classify(advance, version) {
             Ok(action) => action,
-            Err(rejection) => {
-                self.ledger.count_rejected_input();
-                return Ok(reject(&rejection));
-            }
+            Err(rejection) => return Ok(reject(&rejection)),
         };
         let input = Input {
             index: meta.input_index,
@@ -93,6 +91,7 @@ impl App {
             Ok(receipt) => receipt,
             Err(rejection) => return Ok(reject(&rejection)),
         };
+        self.seen_version = Some(version);
         let mut outputs = Vec::new();
         for &height in &receipt.sealed {
             outputs.extend(self.ledger.block_notices(height, MAX_OUTPUT_BYTES).into_iter().map(Output::Notice));

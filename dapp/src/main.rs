@@ -47,7 +47,8 @@ fn main() -> ExitCode {
     let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal());
     tracing_subscriber::registry().with(fmt).with(filter).init();
 
-    let settings = match Settings::from_lookup(|k| std::env::var(k).ok()) {
+    let names = std::env::vars_os().map(|(name, _)| name.to_string_lossy().into_owned());
+    let settings = match Settings::check_names(names).and_then(|()| Settings::from_lookup(|k| std::env::var(k).ok())) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("dapp: configuration error: {e}");

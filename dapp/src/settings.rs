@@ -14,6 +14,13 @@ pub struct Settings {
     pub portals_v2: PortalAddresses,
 }
 
+/// The prefix of the backend's own environment settings.
+const PREFIX: &str = "LEDGER_";
+
+/// Names with the prefix that belong to other tools of this repository (the ledger benchmark's
+/// quick mode): a shell that exported one for them must not stop the backend.
+const OTHER_TOOLS: &[&str] = &["LEDGER_BENCH_QUICK"];
+
 /// The shell's settings (the ledger's are in [`ledger::config::SETTINGS`]).
 pub const SHELL_SETTINGS: &[(&str, &str)] = &[
     ("ROLLUP_HTTP_SERVER_URL", "the rollup HTTP server (default http://127.0.0.1:5004)"),
@@ -28,6 +35,38 @@ pub const SHELL_SETTINGS: &[(&str, &str)] = &[
 ];
 
 impl Settings {
+    /// Every `LEDGER_*` name the backend reads, shell and ledger settings alike, in the order
+    /// `--help` lists them.
+    pub fn known_names() -> Vec<&'static str> {
+        let shell = SHELL_SETTINGS.iter().map(|(name, _)| *name).filter(|n| n.starts_with(PREFIX));
+        shell.chain(ledger::config::SETTINGS.iter().map(|s| s.env)).collect()
+    }
+
+    /// Refuses any `LEDGER_*` name among `names` (the process environment's, in `main`) that
+    /// the backend does not read. A misspelled setting would otherwise be ignored silently and
+    /// the backend would run, and seed genesis, with the default instead. Other names (RUST_LOG,
+    /// PATH, …) are none of its business.
+    pub fn check_names<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> Result<(), ConfigError> {
+        let known = Settings::known_names();
+        let mut unknown: Vec<String> = names
+            .into_iter()
+            .filter(|n| {
+                let n = n.as_ref();
+                n.starts_with(PREFIX) && !known.contains(&n) && !OTHER_TOOLS.contains(&n)
+            })
+            .map(|n| ledger::error::quote(n.as_ref()).trim_matches('"').to_string())
+            .collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        unknown.sort();
+        let (what, list) = match unknown.as_slice() {
+            [one] => ("unknown setting", one.clone()),
+            many => ("unknown settings", many.join(", ")),
+        };
+        Err(ConfigError(format!("{what} {list}; the known {PREFIX}* settings are {} (see --help)", known.join(", "))))
+    }
+
     /// Reads the settings through `lookup` (the process environment in `main`).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
         let lookup = |k: &str| lookup(k).filter(|v| !v.trim().is_empty());
@@ -101,6 +140,26 @@ mod tests {
         assert_eq!(pinned.portals_v2.ether.to_string(), custom);
         assert_eq!(pinned.portals_v1.ether, default.portals_v1.ether);
         assert_ne!(pinned.ledger.hash(), default.ledger.hash());
+    }
+
+    #[test]
+    fn unknown_ledger_names_are_refused_and_listed() {
+        assert_eq!(
+            Settings::check_names(["PATH", "RUST_LOG", "LEDGER_DIFFICULTY_BITS", "LEDGER_ETHER_PORTAL"]),
+            Ok(())
+        );
+        assert_eq!(Settings::check_names(["LEDGER_BENCH_QUICK"]), Ok(()));
+        let e = Settings::check_names(["RUST_LOG", "LEDGER_DIFICULTY_BITS"]).unwrap_err();
+        assert!(e.0.starts_with("unknown setting LEDGER_DIFICULTY_BITS;"), "{e}");
+        for known in Settings::known_names() {
+            assert!(e.0.contains(known), "{known} missing from {e}");
+        }
+        assert!(!e.0.contains('\n'), "{e}");
+        let e = Settings::check_names(["LEDGER_B", "LEDGER_A"]).unwrap_err();
+        assert!(e.0.starts_with("unknown settings LEDGER_A, LEDGER_B;"), "{e}");
+        // Every documented setting is known, and nothing else with the prefix.
+        let documented = SHELL_SETTINGS.len() - 2 + ledger::config::SETTINGS.len();
+        assert_eq!(Settings::known_names().len(), documented);
     }
 
     #[test]

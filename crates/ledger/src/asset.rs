@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::{ErrorCode, Rejection};
+use crate::error::{quote, ErrorCode, Rejection};
 use crate::types::{parse_amount, u256_be, Address, U256};
 
 /// One kind of value held in the balance table.
@@ -77,7 +77,10 @@ impl FromStr for Asset {
         let unknown = || {
             Rejection::new(
                 ErrorCode::UnknownAsset,
-                format!("unknown asset {s:?}: expected ETH, COIN, erc20:<token>, erc721:<token>:<id> or erc1155:<token>:<id>"),
+                format!(
+                    "unknown asset {}: expected ETH, COIN, erc20:<token>, erc721:<token>:<id> or erc1155:<token>:<id>",
+                    quote(s)
+                ),
             )
         };
         let mut parts = s.split(':');
@@ -85,7 +88,10 @@ impl FromStr for Asset {
         let rest: Vec<&str> = parts.collect();
         let id = |text: &str| {
             parse_amount(text).map_err(|e| {
-                Rejection::new(ErrorCode::UnknownAsset, format!("invalid token id in asset {s:?}: {}", e.message))
+                Rejection::new(
+                    ErrorCode::UnknownAsset,
+                    format!("invalid token id in asset {}: {}", quote(s), e.message),
+                )
             })
         };
         match (kind.as_str(), rest.as_slice()) {

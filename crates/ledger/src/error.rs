@@ -64,15 +64,50 @@ pub struct Rejection {
     pub message: String,
 }
 
+/// Longest message a [`Rejection`] carries, in bytes. Messages quote user data only through
+/// [`quote`], so they stay far below this; the cap is the backstop that keeps every error
+/// report within [`crate::MAX_OUTPUT_BYTES`] even if a message forgets to (JSON escaping can at
+/// most multiply it by six).
+pub const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// Characters of user data an error message quotes before cutting it short.
+pub const QUOTE_CHARS: usize = 64;
+
+/// Quotes user data for an error message: the whole text in Rust debug form when it is short,
+/// else its first [`QUOTE_CHARS`] characters followed by a marker with the full length, e.g.
+/// `"0x1111…"…(20000 bytes)`. Echoing unbounded input would let any user grow a report past
+/// what the rollup server accepts.
+pub fn quote(text: &str) -> String {
+    match text.char_indices().nth(QUOTE_CHARS) {
+        None => format!("{text:?}"),
+        Some((cut, _)) => format!("{:?}…({} bytes)", &text[..cut], text.len()),
+    }
+}
+
+/// Cuts `message` to at most [`MAX_MESSAGE_BYTES`] on a character boundary, marking the cut.
+fn cap_message(mut message: String) -> String {
+    if message.len() > MAX_MESSAGE_BYTES {
+        let total = message.len();
+        let mut cut = MAX_MESSAGE_BYTES - 32;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+        message.push_str(&format!("…({total} bytes)"));
+    }
+    message
+}
+
 impl Rejection {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Rejection {
-        Rejection { code, message: message.into() }
+        Rejection { code, message: cap_message(message.into()) }
     }
 
     /// The wire form shared by reports and inspect answers:
-    /// `{"error":{"code":"…","message":"…"}}`.
+    /// `{"error":{"code":"…","message":"…"}}`. The message is capped again here, since the
+    /// fields are public, so no error report can exceed the output bound.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({"error": {"code": self.code.as_str(), "message": self.message}})
+        serde_json::json!({"error": {"code": self.code.as_str(), "message": cap_message(self.message.clone())}})
     }
 }
 
@@ -83,3 +118,27 @@ impl fmt::Display for Rejection {
 }
 
 impl std::error::Error for Rejection {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotes_are_short_and_marked() {
+        assert_eq!(quote("ETH"), "\"ETH\"");
+        let long = "é".repeat(10_000);
+        let q = quote(&long);
+        assert!(q.starts_with(&format!("\"{}\"…", "é".repeat(QUOTE_CHARS))), "{q}");
+        assert!(q.ends_with("…(20000 bytes)"), "{q}");
+        assert!(q.len() < 4 * QUOTE_CHARS, "{}", q.len());
+    }
+
+    #[test]
+    fn messages_are_capped_on_a_character_boundary() {
+        let r = Rejection::new(ErrorCode::InvalidQuery, "ü".repeat(5_000));
+        assert!(r.message.len() <= MAX_MESSAGE_BYTES, "{}", r.message.len());
+        assert!(r.message.ends_with("…(10000 bytes)"));
+        let raw = Rejection { code: ErrorCode::InvalidQuery, message: "x".repeat(100_000) };
+        assert!(raw.to_json().to_string().len() < 2 * MAX_MESSAGE_BYTES);
+    }
+}

@@ -26,6 +26,6 @@ pub use config::{Config, ConfigError};
 pub use error::{ErrorCode, Rejection};
 pub use ledger::{Action, Block, Fatal, Input, Ledger, Outcome, Receipt, TxLocation};
 pub use op::{AbiFunction, Op};
-pub use query::MAX_OUTPUT_BYTES;
+pub use query::{BODY_ENVELOPE_BYTES, MAX_OUTPUT_BYTES, MAX_REQUEST_BODY_BYTES};
 pub use tx::{Tx, TxKind};
 pub use types::{Address, Hash, U256};

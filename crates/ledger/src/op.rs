@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value};
 
 use crate::asset::Asset;
-use crate::error::{ErrorCode, Rejection};
+use crate::error::{quote, ErrorCode, Rejection};
 use crate::types::{parse_amount, Address, U256};
 
 /// One operation carried by a user input. Who acts is never part of the operation: it is the
@@ -46,11 +46,16 @@ impl Op {
 
     /// Decodes the JSON form, e.g. `{"op":"transfer","to":"0x…","asset":"ETH","amount":"1000"}`.
     pub fn from_json(payload: &[u8]) -> Result<Op, Rejection> {
-        let value: Value = serde_json::from_slice(payload)
-            .map_err(|e| Rejection::new(ErrorCode::MalformedPayload, format!("payload is not valid JSON: {e}")))?;
-        let Value::Object(obj) = value else {
+        if payload.trim_ascii_start().first() != Some(&b'{') {
             return Err(Rejection::new(ErrorCode::MalformedPayload, "payload must be a JSON object"));
-        };
+        }
+        let UniqueKeys(obj) = serde_json::from_slice(payload).map_err(|e| {
+            let message = match e.classify() {
+                serde_json::error::Category::Data => format!("payload refused: {e}"),
+                _ => format!("payload is not valid JSON: {e}"),
+            };
+            Rejection::new(ErrorCode::MalformedPayload, message)
+        })?;
         let op = str_field(&obj, "op")?;
         let (op, allowed): (Op, &[&str]) = match op {
             "transfer" => {
@@ -67,7 +72,7 @@ impl Op {
             other => {
                 return Err(Rejection::new(
                     ErrorCode::UnknownOp,
-                    format!("unknown op {other:?}: expected transfer, withdraw or mine"),
+                    format!("unknown op {}: expected transfer, withdraw or mine", quote(other)),
                 ));
             }
         };
@@ -76,7 +81,7 @@ impl Op {
         if let Some(extra) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
             return Err(Rejection::new(
                 ErrorCode::MalformedPayload,
-                format!("unexpected field {extra:?} for op {:?}", str_field(&obj, "op")?),
+                format!("unexpected field {} for op {}", quote(extra), quote(str_field(&obj, "op")?)),
             ));
         }
         op.validate()?;
@@ -172,6 +177,37 @@ impl Op {
     }
 }
 
+/// A JSON object whose keys are all distinct. `serde_json` keeps the last of repeated keys, so
+/// `{"op":"transfer","op":"mine"}` would silently mine; a repeated key is refused instead, as an
+/// unknown one is: whoever wrote it meant something the ledger cannot guess.
+struct UniqueKeys(Map<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = UniqueKeys;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<UniqueKeys, A::Error> {
+                let mut map = Map::new();
+                while let Some(key) = access.next_key::<String>()? {
+                    if map.contains_key(&key) {
+                        return Err(serde::de::Error::custom(format_args!("duplicate field {}", quote(&key))));
+                    }
+                    let value: Value = access.next_value()?;
+                    map.insert(key, value);
+                }
+                Ok(UniqueKeys(map))
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
+}
+
 fn str_field<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<&'a str, Rejection> {
     match obj.get(name) {
         Some(Value::String(s)) => Ok(s),
@@ -259,5 +295,35 @@ impl AbiFunction {
             .get_or_init(|| AbiFunction::ALL.iter().map(|f| ethabi::short_signature(f.name(), &f.params())).collect());
         let i = AbiFunction::ALL.iter().position(|f| *f == self).unwrap_or_default();
         all[i]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_keys_are_refused_like_unknown_ones() {
+        for payload in [
+            r#"{"op":"transfer","op":"mine"}"#,
+            r#"{"op":"mine","op":"mine"}"#,
+            r#"{"op":"withdraw","asset":"ETH","amount":"1","amount":"2"}"#,
+        ] {
+            let e = Op::decode(payload.as_bytes()).unwrap_err();
+            assert_eq!(e.code, ErrorCode::MalformedPayload, "{payload}: {e}");
+            assert!(e.message.contains("duplicate field"), "{payload}: {e}");
+        }
+        assert_eq!(Op::decode(br#"{"op":"mine"}"#), Ok(Op::Mine));
+        let e = Op::decode(br#"{"op":"mine","from":"0x"}"#).unwrap_err();
+        assert_eq!(e.code, ErrorCode::MalformedPayload);
+    }
+
+    #[test]
+    fn long_user_strings_are_quoted_short() {
+        let to = format!("0x{}", "1".repeat(20_000));
+        let e = Op::decode(format!(r#"{{"op":"transfer","to":"{to}","asset":"ETH","amount":"1"}}"#).as_bytes())
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidAddress);
+        assert!(e.message.len() < 300 && e.message.contains("(20002 bytes)"), "{}", e.message);
     }
 }

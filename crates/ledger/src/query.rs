@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::asset::Asset;
-use crate::error::{ErrorCode, Rejection};
+use crate::error::{quote, ErrorCode, Rejection};
 use crate::ledger::{Block, Ledger, TxLocation};
 use crate::types::{Address, Hash, U256};
 
@@ -26,10 +26,10 @@ impl Params {
         for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             if !allowed.contains(&k) {
-                return Err(bad(format!("unknown parameter {k:?}; allowed: {}", allowed.join(", "))));
+                return Err(bad(format!("unknown parameter {}; allowed: {}", quote(k), allowed.join(", "))));
             }
             if map.insert(k.to_string(), v.to_string()).is_some() {
-                return Err(bad(format!("parameter {k:?} given twice")));
+                return Err(bad(format!("parameter {} given twice", quote(k))));
             }
         }
         Ok(Params(map))
@@ -38,7 +38,7 @@ impl Params {
     fn u64(&self, key: &str, default: u64) -> Result<u64, Rejection> {
         match self.0.get(key) {
             None => Ok(default),
-            Some(v) => v.parse().map_err(|_| bad(format!("parameter {key}={v:?} is not an unsigned integer"))),
+            Some(v) => v.parse().map_err(|_| bad(format!("parameter {key}={} is not an unsigned integer", quote(v)))),
         }
     }
 
@@ -51,9 +51,21 @@ impl Params {
     }
 }
 
-/// Largest output payload (notice or report). Cartesi's v0.15/v0.16 rollup servers refuse JSON
-/// bodies above 32 KB and hex doubles the payload, so 16 KiB is the portable bound.
-pub const MAX_OUTPUT_BYTES: usize = 16 * 1024;
+/// The tightest request-body limit among the rollup servers the backend supports: Cartesi's
+/// in-machine `rollup-http-server` of guest tools 0.15 and 0.16 parses bodies with
+/// `actix_web_validator::Json`, whose default limit is 32 KiB, and refuses anything larger with
+/// a 400. The others allow more: 0.14 (v1) uses actix-web's 2 MB default, 0.17+ and the dev node
+/// 5 MiB.
+pub const MAX_REQUEST_BODY_BYTES: usize = 32_768;
+
+/// Bytes of JSON around an output's hex payload, with margin. The largest envelope is a v2
+/// voucher, `{"destination":"0x<40>","value":"0x<64>","payload":"0x"}`: 138 bytes.
+pub const BODY_ENVELOPE_BYTES: usize = 256;
+
+/// Largest output payload (notice, voucher or report), in bytes. Hex doubles the payload, so
+/// `2 * MAX_OUTPUT_BYTES + BODY_ENVELOPE_BYTES <= MAX_REQUEST_BODY_BYTES`: every output's body
+/// fits the tightest server's limit (16,256 bytes of payload).
+pub const MAX_OUTPUT_BYTES: usize = (MAX_REQUEST_BODY_BYTES - BODY_ENVELOPE_BYTES) / 2;
 
 /// Room left for the envelope around a list in a report.
 const LIST_BUDGET: usize = MAX_OUTPUT_BYTES - 2048;
@@ -156,7 +168,8 @@ impl Ledger {
                 Ok(self.rich_list(asset, offset, limit))
             }
             _ => Err(bad(format!(
-                "unknown inspect path {path:?}; try info, balance/<address>[/<asset>], block/<latest|height|hash>, blocks?from=&limit=, tx/<hash>, pool, supply, accounts?asset=&offset=&limit="
+                "unknown inspect path {}; try info, balance/<address>[/<asset>], block/<latest|height|hash>, blocks?from=&limit=, tx/<hash>, pool, supply, accounts?asset=&offset=&limit=",
+                quote(path)
             ))),
         }
     }
@@ -203,7 +216,7 @@ impl Ledger {
             return self.block_by_hash(&hash).ok_or_else(|| not_found(format!("no block with hash {hash}")));
         }
         let height: u64 =
-            id.parse().map_err(|_| bad(format!("block id {id:?} is not latest, a height or a 0x hash")))?;
+            id.parse().map_err(|_| bad(format!("block id {} is not latest, a height or a 0x hash", quote(id))))?;
         self.block(height)
             .ok_or_else(|| not_found(format!("no block at height {height}; the tip is {}", self.height())))
     }

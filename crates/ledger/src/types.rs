@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 pub use ethabi::ethereum_types::U256;
 
-use crate::error::{ErrorCode, Rejection};
+use crate::error::{quote, ErrorCode, Rejection};
 
 /// Fixed-size byte strings written as `0x` + lower-case hex, parsed case-insensitively.
 macro_rules! hex_bytes {
@@ -35,7 +35,7 @@ macro_rules! hex_bytes {
 
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 let invalid = || {
-                    Rejection::new($code, format!("invalid {} {s:?}: expected 0x followed by {} hex digits", $what, 2 * $len))
+                    Rejection::new($code, format!("invalid {} {}: expected 0x followed by {} hex digits", $what, quote(s), 2 * $len))
                 };
                 let digits = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).ok_or_else(invalid)?;
                 if digits.len() != 2 * $len {
@@ -108,14 +108,14 @@ pub fn u256_be(value: U256) -> [u8; 32] {
 ///
 /// Zero is accepted here; whether zero is allowed is the caller's rule.
 pub fn parse_amount(s: &str) -> Result<U256, Rejection> {
-    let invalid = |why: &str| Rejection::new(ErrorCode::InvalidAmount, format!("invalid amount {s:?}: {why}"));
+    let invalid = |why: &str| Rejection::new(ErrorCode::InvalidAmount, format!("invalid amount {}: {why}", quote(s)));
     if let Some(digits) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(invalid("expected hex digits after 0x"));
         }
         let significant = digits.trim_start_matches('0');
         if significant.len() > 64 {
-            return Err(Rejection::new(ErrorCode::Overflow, format!("amount {s:?} does not fit in 256 bits")));
+            return Err(Rejection::new(ErrorCode::Overflow, format!("amount {} does not fit in 256 bits", quote(s))));
         }
         if significant.is_empty() {
             return Ok(U256::zero());
@@ -126,7 +126,7 @@ pub fn parse_amount(s: &str) -> Result<U256, Rejection> {
         return Err(invalid("expected a decimal integer string (base units) or 0x hex"));
     }
     U256::from_dec_str(s)
-        .map_err(|_| Rejection::new(ErrorCode::Overflow, format!("amount {s:?} does not fit in 256 bits")))
+        .map_err(|_| Rejection::new(ErrorCode::Overflow, format!("amount {} does not fit in 256 bits", quote(s))))
 }
 
 #[cfg(test)]

@@ -155,6 +155,10 @@ pub struct Voucher {
     pub payload: HexBytes,
 }
 
+/// The largest request body the backend sends: the tightest limit among the supported rollup
+/// servers (see [`ledger::MAX_REQUEST_BODY_BYTES`]).
+pub const MAX_BODY_BYTES: usize = ledger::MAX_REQUEST_BODY_BYTES;
+
 /// One output of an advance or inspect, in the order it must be posted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
@@ -176,6 +180,19 @@ impl Output {
             Output::Report(_) => "report",
         };
         (path, body)
+    }
+
+    /// The payload bytes, as counted against [`ledger::MAX_OUTPUT_BYTES`].
+    pub fn payload_len(&self) -> usize {
+        match self {
+            Output::Notice(p) | Output::Report(p) => p.len(),
+            Output::Voucher(v) => v.payload.0.len(),
+        }
+    }
+
+    /// The size of the JSON body this output is posted with.
+    pub fn body_len(&self) -> usize {
+        self.to_request().1.to_string().len()
     }
 }
 
@@ -236,5 +253,24 @@ mod tests {
         assert_eq!(body["value"], format!("0x{}05", "0".repeat(62)));
         assert_eq!(body["payload"], "0x");
         assert_eq!(serde_json::to_string(&Finish { status: FinishStatus::Accept }).unwrap(), r#"{"status":"accept"}"#);
+    }
+
+    #[test]
+    fn outputs_at_the_payload_bound_fit_the_tightest_server() {
+        let max = ledger::MAX_OUTPUT_BYTES;
+        let v2 = |n: usize| {
+            Output::Voucher(Voucher {
+                destination: Address([0xff; 20]),
+                value: Some(HexBytes::u256(U256::MAX)),
+                payload: HexBytes(vec![0xff; n]),
+            })
+        };
+        for output in [Output::Notice(vec![0xff; max]), Output::Report(vec![b'x'; max]), v2(max)] {
+            assert_eq!(output.payload_len(), max);
+            assert!(output.body_len() <= MAX_BODY_BYTES, "{} > {MAX_BODY_BYTES}", output.body_len());
+        }
+        // The envelope allowance is not slack to spare: the largest envelope uses most of it.
+        assert!(v2(0).body_len() <= ledger::BODY_ENVELOPE_BYTES);
+        assert!(v2(0).body_len() > ledger::BODY_ENVELOPE_BYTES / 2);
     }
 }

@@ -186,7 +186,9 @@ async fn serve(style: Style, requests: Vec<serde_json::Value>) -> (Arc<Server>, 
     (server, addr)
 }
 
-fn spawn_backend(url: String, settings: &std::collections::BTreeMap<String, String>) -> Child {
+/// The backend command (`DAPP_BIN` under `DAPP_RUNNER`, or the native build) with a clean
+/// environment: the server URL, `settings`, and RUST_LOG if set.
+fn backend_command(url: String, settings: &std::collections::BTreeMap<String, String>) -> Command {
     // A relative DAPP_BIN is relative to the repository root (tests run in the package dir).
     let bin = std::env::var("DAPP_BIN")
         .map(|b| repo_root().join(b).to_string_lossy().into_owned())
@@ -208,7 +210,11 @@ fn spawn_backend(url: String, settings: &std::collections::BTreeMap<String, Stri
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
-    command.spawn().unwrap_or_else(|e| panic!("cannot start the backend {bin}: {e}"))
+    command
+}
+
+pub(crate) fn spawn_backend(url: String, settings: &std::collections::BTreeMap<String, String>) -> Child {
+    backend_command(url, settings).spawn().unwrap_or_else(|e| panic!("cannot start the backend: {e}"))
 }
 
 /// Serves a script to the binary and returns the transcript of what it posted.
@@ -286,6 +292,22 @@ async fn binary_matches_the_library_and_the_snapshots() {
         }
         expect_test::expect_file![path.with_extension("out")].assert_eq(&text);
     }
+}
+
+#[test]
+fn an_unknown_ledger_setting_is_a_one_line_start_error() {
+    let settings = [("LEDGER_DIFICULTY_BITS".to_string(), "4".to_string())].into();
+    // Nothing listens there: the backend must stop before it tries to connect.
+    let output = backend_command("http://127.0.0.1:9".into(), &settings)
+        .env_remove("RUST_LOG")
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("unknown setting LEDGER_DIFICULTY_BITS"), "{stderr}");
+    assert!(stderr.contains("LEDGER_DIFFICULTY_BITS") && stderr.contains("LEDGER_ROLLUPS_VERSION"), "{stderr}");
 }
 
 #[tokio::test]
