@@ -228,8 +228,9 @@ pub async fn run(
     let (anvil, rpc) = match &config.rpc_url {
         Some(url) => (None, Rpc::new(url)?),
         None => {
-            // Mined a block per transaction while the contracts are deployed, then at the
-            // requested interval (below): deploying at `--block-time` waits a block per transaction.
+            // Anvil mines a block per transaction while the contracts are deployed and switches to
+            // the requested interval after (below): deploying at `--block-time` would wait a
+            // block interval for every deployment transaction.
             let mut anvil_config = AnvilConfig::new(node_modules.clone(), config.anvil_port);
             anvil_config.state_file = Some(config.data_dir.join("anvil-state.json"));
             let anvil = Anvil::start(&anvil_config).await?;
