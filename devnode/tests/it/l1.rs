@@ -504,3 +504,17 @@ async fn cli_devnet_tokens_deposited_through_the_portals_reach_the_backend() {
     node.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_help_says_how_cartesi_tools_reach_the_node() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_devnode")).arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    let tools = &help[help.find("Cartesi's tools against the node").expect("a section on Cartesi's tools")..];
+    for part in ["cast send --rpc-url", "yarn start", "cartesi send erc20", "--rpc-url", "--dapp", "--token"] {
+        assert!(tools.contains(part), "{part} missing from the help:\n{tools}");
+    }
+    for text in [CLI_TEST_TOKEN, CLI_TEST_NFT, CLI_TEST_MULTI_TOKEN] {
+        assert!(tools.contains(text), "{text} missing from the help:\n{tools}");
+    }
+}
