@@ -156,13 +156,14 @@ fn status_of(completion: &Completion) -> (InputStatus, Option<&[u8]>) {
 /// Prints the address book and the readiness line: the node's results on stdout (logs go to
 /// stderr), so scripts can wait for "devnode ready". A closed stdout (`devnode | head`) is not
 /// the node's concern: what cannot be printed is dropped.
-fn announce(book: &l1::AddressBook, status: &Ready, config: &NodeConfig) {
+fn announce(book: &l1::AddressBook, status: &Ready, config: &NodeConfig, ready_in: Duration) {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{}", book.render());
     let _ = writeln!(
         out,
-        "devnode ready\n  L1 RPC       {}\n  GraphQL      {}\n  inspect      {}\n  health       {}\n  rollup API   {} (the backend's only, under a secret path; backend {})\n  application  {}\n  deployments  {}/localhost\n  data         {}",
+        "devnode ready in {:.1} s\n  L1 RPC       {}\n  GraphQL      {}\n  inspect      {}\n  health       {}\n  rollup API   {} (the backend's only, under a secret path; backend {})\n  application  {}\n  deployments  {}/localhost\n  data         {}",
+        ready_in.as_secs_f64(),
         status.rpc_url,
         status.graphql_url,
         status.inspect_url,
@@ -212,6 +213,7 @@ pub async fn run(
     ready: Option<oneshot::Sender<Ready>>,
     shutdown: watch::Receiver<bool>,
 ) -> Result<(), NodeError> {
+    let started = std::time::Instant::now();
     // One node per data directory; leftovers of a killed node are stopped first.
     let data_dir = config.data_dir.clone();
     let data = tokio::task::spawn_blocking(move || crate::owner::DataDir::acquire(&data_dir))
@@ -226,8 +228,10 @@ pub async fn run(
     let (anvil, rpc) = match &config.rpc_url {
         Some(url) => (None, Rpc::new(url)?),
         None => {
+            // Anvil mines a block per transaction while the contracts are deployed and switches to
+            // the requested interval after (below): deploying at `--block-time` would wait a
+            // block interval for every deployment transaction.
             let mut anvil_config = AnvilConfig::new(node_modules.clone(), config.anvil_port);
-            anvil_config.block_time = config.block_time;
             anvil_config.state_file = Some(config.data_dir.join("anvil-state.json"));
             let anvil = Anvil::start(&anvil_config).await?;
             data.record_child("anvil", anvil.pid())?;
@@ -237,6 +241,9 @@ pub async fn run(
     };
     let book = l1::deploy_devnet(&rpc, &node_modules, config.test_tokens).await?;
     l1::write_deployment_files(&book, &node_modules, &config.deployments_dir)?;
+    if let (Some(_), Some(seconds)) = (&anvil, config.block_time) {
+        l1::mine_every(&rpc, seconds).await?;
+    }
 
     // Before anything is replayed: drop what L1 no longer has.
     let read_through = Arc::new(AtomicU64::new(0));
@@ -331,6 +338,7 @@ pub async fn run(
         shutdown,
         failures: Failures::default(),
         announce: Some((book, status, ready)),
+        started,
         data: data.clone(),
     };
     let mut anvil = anvil;
@@ -631,6 +639,8 @@ struct Supervisor {
     failures: Failures,
     /// What to print and send once the node is ready for the first time.
     announce: Option<(l1::AddressBook, Ready, Option<oneshot::Sender<Ready>>)>,
+    /// When `run` began: the readiness block says how long the start took.
+    started: std::time::Instant,
     /// The data directory, where each backend's pid is recorded while it runs.
     data: Arc<crate::owner::DataDir>,
 }
@@ -797,7 +807,7 @@ impl Supervisor {
         self.processed.store(total, Ordering::Relaxed);
         self.health.set(Phase::Ready);
         if let Some((book, status, ready)) = self.announce.take() {
-            announce(&book, &status, &self.config);
+            announce(&book, &status, &self.config, self.started.elapsed());
             if let Some(ready) = ready {
                 let _ = ready.send(status);
             }
