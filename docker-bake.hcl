@@ -4,7 +4,8 @@
 //   docker buildx bake dapp      the riscv64 image only (ledger-dapp:devel)
 //   docker buildx bake machine   the snapshot only, written to .cartesi/image
 //
-// The machine-emulator-tools digest must be given (see README):
+// The machine-emulator-tools .deb is checked against MACHINE_EMULATOR_TOOLS_SHA256 when it is set,
+// and installed with a one-line warning when it is not (see README):
 //   MACHINE_EMULATOR_TOOLS_SHA256=<sha256> docker buildx bake
 
 variable "TAG" {

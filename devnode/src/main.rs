@@ -14,7 +14,7 @@ use tracing_subscriber::prelude::*;
 /// The local development node: anvil with the Cartesi Rollups v1 contracts, the ledger backend
 /// as a supervised host process, and the rollup, inspect and GraphQL APIs of a Rollups v1 node.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, after_help = TOOLS)]
 struct Args {
     /// Where the node keeps its database and anvil's chain state.
     #[arg(long, env = "DEVNODE_DATA_DIR", default_value = ".devnode")]
@@ -31,7 +31,8 @@ struct Args {
     /// Port of the anvil the node starts.
     #[arg(long, env = "DEVNODE_ANVIL_PORT", default_value_t = 8545)]
     anvil_port: u16,
-    /// Seconds between anvil blocks (default: a block per transaction).
+    /// Seconds between anvil blocks (default: a block per transaction). The contracts are deployed
+    /// with a block per transaction first; anvil mines at this interval once they are in place.
     #[arg(long, env = "DEVNODE_BLOCK_TIME")]
     block_time: Option<u64>,
     /// The rollup HTTP API the backend long-polls.
@@ -66,10 +67,31 @@ struct Args {
     /// this node's own epoch hash, and report agreement or the first disagreement.
     #[arg(long, env = "DEVNODE_VALIDATE", requires = "rpc_url")]
     validate: bool,
-    /// Skip deploying the test ERC-20, ERC-721 and ERC-1155 tokens.
+    /// Skip deploying the test ERC-20, ERC-721 and ERC-1155 tokens (ours and Cartesi CLI 1.x's).
     #[arg(long, env = "DEVNODE_NO_TEST_TOKENS")]
     no_test_tokens: bool,
 }
+
+/// `devnode --help`'s last part: which of Cartesi's tools work against the node, and how. The
+/// node prints the same lines, with its own addresses, above "devnode ready".
+const TOOLS: &str = "\
+Cartesi's tools against the node (defaults shown; anvil's accounts are unlocked):
+  cast                cast send --rpc-url http://127.0.0.1:8545 --unlocked --from <account> <contract> '<signature>' <args>
+  Cartesi's console   cd frontend-console && yarn start <command> (the rollups-examples console's
+                      commands; it reads the deployment files and the node's default ports)
+  cartesi send (1.x)  cartesi send erc20 --rpc-url http://127.0.0.1:8545 --chain-id 31337
+                        --dapp 0xab7528bb862fB57E8A2BCd567a2e929a0Be56a5e
+                        --token 0x92C6bcA388E99d6B304f1Af3c3Cd749Ff0b591e2 --amount 1
+                        --mnemonic-passphrase \"test test test test test test test test test test test junk\"
+                        --mnemonic-index 0
+                      (approve the ERC20Portal first; CLI 1.5.0 takes the devnet mnemonic in
+                      --mnemonic-passphrase and asks for a wallet without it; also ether,
+                      erc721, generic)
+
+The test tokens include those of Cartesi CLI 1.x's devnet, at its addresses, minted to the first
+10 devnet accounts: TestToken 0x92C6bcA388E99d6B304f1Af3c3Cd749Ff0b591e2, TestNFT
+0xc6582A9b48F211Fa8c2B5b16CB615eC39bcA653B (id i to account i), TestMultiToken
+0x04d724738873CB6a86328D2EbAEb2079D715e61e (1,000 of id 0 each).";
 
 fn main() -> ExitCode {
     let args = Args::parse();

@@ -32,6 +32,10 @@ pub fn checksum(address: Address) -> String {
     out
 }
 
+/// Anvil's default mnemonic, behind the devnet accounts. Cartesi CLI 1.5.0's `send` takes it in
+/// `--mnemonic-passphrase` (and asks for a wallet interactively without it).
+const DEVNET_MNEMONIC: &str = "test test test test test test test test test test test junk";
+
 /// The Rollups v1 contracts (1.4.5) and the `@cartesi/util` libraries they link.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RollupsV1 {
@@ -66,20 +70,56 @@ pub struct Application {
     pub transaction_hash: H256,
 }
 
-/// Test tokens minted to the first devnet accounts.
+/// Test tokens, minted to the first devnet accounts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TestTokens {
+    /// OpenZeppelin 4.9 presets, the console's defaults (`SimpleERC20`, `SimpleERC721`,
+    /// `SimpleERC1155`).
     pub erc20: Address,
     pub erc721: Address,
     pub erc1155: Address,
+    /// Cartesi CLI 1.x's devnet tokens, at the addresses `cartesi address-book` prints.
+    pub cli: CliDevnetTokens,
     /// The accounts that received tokens.
     pub holders: Vec<Address>,
+}
+
+/// The test tokens of Cartesi CLI 1.x's devnet (npm `@cartesi/devnet@1.6.0`,
+/// `deployments/localhost/*.json`): created by account 0 through the Safe singleton factory with
+/// a zero salt and `[account 0]` as constructor argument, so their addresses follow from the
+/// package's bytecode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CliDevnetTokens {
+    /// ERC-20 "TestToken" (TEST); its constructor mints 10^9 tokens to account 0.
+    pub test_token: Address,
+    /// ERC-721 "TestNFT" (SUNN), owned by account 0 (`safeMint(to, id, uri)`).
+    pub test_nft: Address,
+    /// ERC-1155 "TestMultiToken", owned by account 0 (`mint(to, id, amount, data)`).
+    pub test_multi_token: Address,
+}
+
+impl CliDevnetTokens {
+    /// The addresses of the CLI's devnet, as its address book prints them.
+    pub fn canonical() -> CliDevnetTokens {
+        CliDevnetTokens {
+            test_token: addr("92C6bcA388E99d6B304f1Af3c3Cd749Ff0b591e2"),
+            test_nft: addr("c6582A9b48F211Fa8c2B5b16CB615eC39bcA653B"),
+            test_multi_token: addr("04d724738873CB6a86328D2EbAEb2079D715e61e"),
+        }
+    }
+
+    /// `(name, address)`, names as in the package's deployment files.
+    pub fn named(&self) -> Vec<(&'static str, Address)> {
+        vec![("TestToken", self.test_token), ("TestNFT", self.test_nft), ("TestMultiToken", self.test_multi_token)]
+    }
 }
 
 /// Everything deployed, for printing and for the deployment files.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AddressBook {
     pub chain_id: u64,
+    /// The L1 RPC the contracts were deployed through, for the tool lines of [`Self::render`].
+    pub rpc_url: String,
     pub rollups: RollupsV1,
     pub application: Application,
     pub tokens: Option<TestTokens>,
@@ -148,11 +188,13 @@ impl AddressBook {
         all.extend(self.rollups.named());
         if let Some(t) = &self.tokens {
             all.extend([("SimpleERC20", t.erc20), ("SimpleERC721", t.erc721), ("SimpleERC1155", t.erc1155)]);
+            all.extend(t.cli.named());
         }
         all
     }
 
-    /// A table for the terminal: one `Name  0xChecksummed` line per contract.
+    /// A table for the terminal: one `Name  0xChecksummed` line per contract, then how Cartesi's
+    /// own tools reach this chain.
     pub fn render(&self) -> String {
         let mut out = format!("L1 chain {} — Cartesi Rollups v1.4.5\n", self.chain_id);
         let width = self.named().iter().map(|(n, _)| n.len()).max().unwrap_or(0);
@@ -162,8 +204,37 @@ impl AddressBook {
         let _ = writeln!(out, "  {:<width$}  {}", "(dApp owner)", checksum(self.application.owner));
         let _ = writeln!(out, "  {:<width$}  {}", "(deployed in block)", self.application.block_number);
         if let Some(t) = &self.tokens {
-            let _ = writeln!(out, "  test tokens minted to the first {} devnet accounts", t.holders.len());
+            let _ = writeln!(
+                out,
+                "  test tokens minted to the first {} devnet accounts; TestToken, TestNFT and TestMultiToken are at Cartesi CLI 1.x's devnet addresses",
+                t.holders.len()
+            );
         }
+        out.push_str(&self.tools());
+        out
+    }
+
+    /// Which of Cartesi's tools work against this chain, and how: the same lines as
+    /// `devnode --help`, with this node's addresses filled in.
+    pub fn tools(&self) -> String {
+        let (rpc, app) = (&self.rpc_url, checksum(self.application.app));
+        let mut out = String::from("Cartesi's tools against this node (anvil's accounts are unlocked):\n");
+        let _ = writeln!(
+            out,
+            "  cast                cast send --rpc-url {rpc} --unlocked --from {} {} 'addInput(address,bytes)' {app} 0x…",
+            checksum(self.application.owner),
+            checksum(self.rollups.input_box)
+        );
+        let _ = writeln!(
+            out,
+            "  Cartesi's console   cd frontend-console && yarn start <command> (reads the deployment files)"
+        );
+        let token = self.tokens.as_ref().map_or_else(|| "<token>".to_owned(), |t| checksum(t.cli.test_token));
+        let _ = writeln!(
+            out,
+            "  cartesi send (1.x)  cartesi send erc20 --rpc-url {rpc} --chain-id {} --dapp {app} --token {token} --amount 1 --mnemonic-passphrase \"{DEVNET_MNEMONIC}\" --mnemonic-index 0 (after approving the ERC20Portal; also ether, erc721, generic)",
+            self.chain_id
+        );
         out
     }
 }

@@ -10,7 +10,8 @@ use super::error::L1Error;
 /// What to tell a developer whose checkout lacks the npm packages.
 pub const NPM_HINT: &str = "run `npm ci --prefix devnode/npm`";
 
-/// Artifacts larger than this are refused; the largest one used is under 100 KiB.
+/// Artifacts larger than this are refused; the largest one used (a hardhat-deploy file with its
+/// sources) is about 250 KiB.
 const MAX_ARTIFACT_BYTES: u64 = 8 << 20;
 
 /// A `node_modules` directory holding the packages pinned in `devnode/npm/package.json`.
@@ -49,6 +50,7 @@ impl NodeModules {
             ("@cartesi/rollups@1.4.5", self.root.join("@cartesi/rollups/package.json")),
             ("@cartesi/util@6.3.0", self.root.join("@cartesi/util/package.json")),
             ("@openzeppelin/contracts", self.root.join("@openzeppelin/contracts/package.json")),
+            ("@cartesi/devnet@1.6.0", self.root.join("@cartesi/devnet/package.json")),
         ];
         for (what, path) in required {
             if !path.is_file() {
@@ -75,6 +77,21 @@ impl NodeModules {
     pub fn util_library(&self, name: &str) -> Result<Artifact, L1Error> {
         let path = self.root.join(format!("@cartesi/util/deployments/mainnet/{name}.json"));
         Artifact::load(&path, name, &[])
+    }
+
+    /// A test token of Cartesi CLI 1.x's devnet, from `@cartesi/devnet`'s hardhat-deploy file
+    /// `deployments/localhost/<Name>.json`: the bytecode that, with account 0 as constructor
+    /// argument, created the token at the address the CLI prints.
+    pub fn cartesi_devnet(&self, name: &str) -> Result<Artifact, L1Error> {
+        let path = self.root.join(format!("@cartesi/devnet/deployments/localhost/{name}.json"));
+        Artifact::load(&path, name, &[])
+    }
+
+    /// The CLI devnet's anvil state (`anvil --load-state` JSON), which holds the accounts of its
+    /// test tokens as the CLI's deployment left them: what the dev node's tokens are checked
+    /// against.
+    pub fn cartesi_devnet_state(&self) -> PathBuf {
+        self.root.join("@cartesi/devnet/build/anvil_state.json")
     }
 
     /// An OpenZeppelin 4.x contract from `build/contracts/<Name>.json`.

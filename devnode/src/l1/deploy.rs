@@ -11,7 +11,9 @@ use ethabi::ethereum_types::{Address, H160, H256, U256};
 use ethabi::{ParamType, Token};
 use serde_json::json;
 
-use super::addresses::{checksum, create2_address, keccak256, AddressBook, Application, RollupsV1, TestTokens};
+use super::addresses::{
+    checksum, create2_address, keccak256, AddressBook, Application, CliDevnetTokens, RollupsV1, TestTokens,
+};
 use super::artifacts::{Artifact, NodeModules};
 use super::error::L1Error;
 use super::rpc::{Rpc, TxRequest};
@@ -114,6 +116,7 @@ fn artifact(nm: &NodeModules, name: &str, c: &RollupsV1) -> Result<Artifact, L1E
         "SimpleERC20" => nm.openzeppelin("ERC20PresetMinterPauser"),
         "SimpleERC721" => nm.openzeppelin("ERC721PresetMinterPauserAutoId"),
         "SimpleERC1155" => nm.openzeppelin("ERC1155PresetMinterPauser"),
+        "TestToken" | "TestNFT" | "TestMultiToken" => nm.cartesi_devnet(name),
         other => {
             Err(L1Error::Artifact { path: nm.root().to_owned(), reason: format!("no artifact known for {other}") })
         }
@@ -210,15 +213,54 @@ pub async fn deploy_application(rpc: &Rpc, rollups: &RollupsV1, owner: Address) 
     })
 }
 
-/// Deploys (once) an ERC-20, an ERC-721 and an ERC-1155 (OpenZeppelin 4.9 presets) through the
-/// same factory, makes `from` their admin and minter, and mints to the first devnet accounts:
-/// 1,000,000 tokens (18 decimals) each, one NFT each (ids 0, 1, …), and 1,000 of multi-token id
-/// 0 each. Tokens that already exist are left as they are, minted or not.
+/// Creates (once) Cartesi CLI 1.x's devnet tokens the way its devnet package did
+/// (`@cartesi/devnet@1.6.0`, `deploy/0{1,2,3}_*`: hardhat-deploy's deterministic deployment, that
+/// is the Safe singleton factory with a zero salt, and account 0 as the only constructor
+/// argument), so they land at the addresses the CLI prints; an address that does not come out
+/// is an error before anything is sent. Nothing is minted here beyond what the constructors do
+/// (TestToken mints 10^9 TEST to account 0), so a fresh chain holds exactly what the CLI's
+/// devnet holds.
+pub async fn deploy_cli_devnet_tokens(rpc: &Rpc, nm: &NodeModules, from: Address) -> Result<CliDevnetTokens, L1Error> {
+    Ok(create_cli_devnet_tokens(rpc, nm, from).await?.0)
+}
+
+/// [`deploy_cli_devnet_tokens`], also saying which tokens were created just now.
+async fn create_cli_devnet_tokens(
+    rpc: &Rpc,
+    nm: &NodeModules,
+    from: Address,
+) -> Result<(CliDevnetTokens, [bool; 3]), L1Error> {
+    ensure_create2_factory(rpc).await?;
+    let tokens = CliDevnetTokens::canonical();
+    let c = RollupsV1::canonical();
+    let mut fresh = [false; 3];
+    for (i, (name, expected)) in tokens.named().into_iter().enumerate() {
+        let initcode = artifact(nm, name, &c)?.initcode(&[Token::Address(DEVNET_ACCOUNT_0)]);
+        fresh[i] = create2(rpc, from, name, &initcode, Some(expected)).await?.1;
+    }
+    Ok((tokens, fresh))
+}
+
+/// Deploys (once) the test tokens and mints them to the first devnet accounts; tokens that
+/// already exist are left as they are, minted or not.
+///
+/// - Cartesi CLI 1.x's devnet tokens at the CLI's addresses ([`deploy_cli_devnet_tokens`]):
+///   account 0 sends 1,000,000 TestToken (18 decimals) to each other account, mints TestNFT id
+///   `i` to account `i`, and 1,000 of TestMultiToken id 0 to each account. Account 0 owns TestNFT
+///   and TestMultiToken, so developers can mint more with its key; TestToken has no mint, and
+///   account 0 keeps the rest of its supply.
+/// - An ERC-20, an ERC-721 and an ERC-1155 (OpenZeppelin 4.9 presets, the console's defaults
+///   `SimpleERC20`, `SimpleERC721`, `SimpleERC1155`) through the same factory, with `from` as
+///   admin and minter: 1,000,000 tokens (18 decimals) each, one NFT each (ids 0, 1, …), and
+///   1,000 of multi-token id 0 each.
 pub async fn deploy_test_tokens(rpc: &Rpc, nm: &NodeModules, from: Address) -> Result<TestTokens, L1Error> {
     ensure_create2_factory(rpc).await?;
     let c = RollupsV1::canonical();
     let mut holders = rpc.accounts().await?;
     holders.truncate(MAX_TOKEN_HOLDERS);
+    let (cli, cli_fresh) = create_cli_devnet_tokens(rpc, nm, from).await?;
+    mint_cli_devnet_tokens(rpc, &cli, cli_fresh, &holders).await?;
+
     let string = |s: &str| Token::String(s.to_owned());
     let (erc20, new20) = create2(
         rpc,
@@ -280,7 +322,54 @@ pub async fn deploy_test_tokens(rpc: &Rpc, nm: &NodeModules, from: Address) -> R
             rpc.transact(&TxRequest { from, to: Some(token), data, ..Default::default() }, "mint a test token").await?;
         }
     }
-    Ok(TestTokens { erc20, erc721, erc1155, holders })
+    Ok(TestTokens { erc20, erc721, erc1155, cli, holders })
+}
+
+/// Hands out the CLI devnet's tokens that were created just now, as account 0 (their owner and
+/// the TestToken holder): see [`deploy_test_tokens`].
+async fn mint_cli_devnet_tokens(
+    rpc: &Rpc,
+    tokens: &CliDevnetTokens,
+    [token, nft, multi]: [bool; 3],
+    holders: &[Address],
+) -> Result<(), L1Error> {
+    let owner = DEVNET_ACCOUNT_0;
+    for (i, holder) in holders.iter().enumerate() {
+        let mut calls = Vec::new();
+        if token && *holder != owner {
+            let amount = U256::from(1_000_000u64) * U256::exp10(18);
+            let params = [ParamType::Address, ParamType::Uint(256)];
+            calls.push((
+                tokens.test_token,
+                calldata("transfer", &params, &[Token::Address(*holder), Token::Uint(amount)]),
+            ));
+        }
+        if nft {
+            let params = [ParamType::Address, ParamType::Uint(256), ParamType::String];
+            let args = [Token::Address(*holder), Token::Uint(i.into()), Token::String(String::new())];
+            calls.push((tokens.test_nft, calldata("safeMint", &params, &args)));
+        }
+        if multi {
+            let params = [ParamType::Address, ParamType::Uint(256), ParamType::Uint(256), ParamType::Bytes];
+            let args =
+                [Token::Address(*holder), Token::Uint(U256::zero()), Token::Uint(1000.into()), Token::Bytes(vec![])];
+            calls.push((tokens.test_multi_token, calldata("mint", &params, &args)));
+        }
+        for (to, data) in calls {
+            let tx = TxRequest { from: owner, to: Some(to), data, ..Default::default() };
+            rpc.transact(&tx, "hand out a CLI devnet token").await?;
+        }
+    }
+    Ok(())
+}
+
+/// Switches anvil from a block per transaction to a block every `seconds` (`evm_setIntervalMining`),
+/// as `anvil --block-time` would have started it. The node deploys first and switches after, so
+/// that a first start does not wait a block interval for each of its deployment transactions.
+pub async fn mine_every(rpc: &Rpc, seconds: u64) -> Result<(), L1Error> {
+    rpc.call("evm_setIntervalMining", json!([seconds])).await?;
+    tracing::info!(seconds, "anvil mines a block every {seconds} s from now on");
+    Ok(())
 }
 
 /// Deploys everything (idempotently) with account 0 as deployer and owner.
@@ -292,7 +381,7 @@ pub async fn deploy_devnet(rpc: &Rpc, nm: &NodeModules, with_tokens: bool) -> Re
         true => Some(deploy_test_tokens(rpc, nm, DEVNET_ACCOUNT_0).await?),
         false => None,
     };
-    Ok(AddressBook { chain_id, rollups, application, tokens })
+    Ok(AddressBook { chain_id, rpc_url: rpc.url().to_owned(), rollups, application, tokens })
 }
 
 /// Writes `<deployments>/localhost/<Name>.json` (`{address, abi}`, hardhat-deploy style) for

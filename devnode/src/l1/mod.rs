@@ -1,5 +1,5 @@
 //! L1: anvil, the Rollups v1 contracts at their canonical addresses, the application, test
-//! tokens, and the InputBox watcher.
+//! tokens (Cartesi CLI 1.x's devnet tokens among them), and the InputBox watcher.
 //!
 //! Everything here talks to the chain through [`Rpc`], a small JSON-RPC client; contracts come
 //! from the pinned npm packages under `devnode/npm/node_modules` ([`NodeModules`]). Deployment is
@@ -15,13 +15,16 @@ mod error;
 mod inputs;
 mod rpc;
 
-pub use addresses::{checksum, create2_address, keccak256, AddressBook, Application, RollupsV1, TestTokens};
+pub use addresses::{
+    checksum, create2_address, keccak256, AddressBook, Application, CliDevnetTokens, RollupsV1, TestTokens,
+};
 pub use anvil::{Anvil, AnvilConfig};
 pub use artifacts::{Artifact, NodeModules, NPM_HINT};
 pub use claims::{claim_context, get_claim, submit_claim, Claim};
 pub use deploy::{
-    deploy_application, deploy_devnet, deploy_rollups_v1, deploy_test_tokens, ensure_create2_factory,
-    write_deployment_files, ARACHNID_CREATE2_PROXY, DEVNET_ACCOUNT_0, SAFE_SINGLETON_FACTORY,
+    deploy_application, deploy_cli_devnet_tokens, deploy_devnet, deploy_rollups_v1, deploy_test_tokens,
+    ensure_create2_factory, mine_every, write_deployment_files, ARACHNID_CREATE2_PROXY, DEVNET_ACCOUNT_0,
+    SAFE_SINGLETON_FACTORY,
 };
 pub use error::L1Error;
 pub use inputs::{

@@ -1,0 +1,387 @@
+//! The dev node: L1, storage, the rollup API with the supervised backend, inspect and GraphQL.
+//!
+//! Three tasks share the work:
+//! - the **follower** reads the application's inputs from L1 and stores each one durably before
+//!   anything processes it; before every read it checks that the last input it holds is still
+//!   on L1 (its block's hash), and when L1 went back it asks the supervisor to roll back to the
+//!   inputs L1 still has;
+//! - the **supervisor** is the only one that talks to the backend. It is in one state at a time
+//!   (spawning, replaying, advancing, inspecting, idle, failed): it spawns a backend with a
+//!   private rollup URL, rebuilds its ledger by replaying the processed inputs (comparing every
+//!   output with the stored one), then processes inputs in order and inspects between them. Any
+//!   backend exit or hang aborts the request in progress and starts a fresh backend;
+//! - the **servers** (rollup API, inspect, GraphQL) answer from the store and through the
+//!   supervisor.
+//!
+//! When the node cannot go on correctly it stops processing and enters the failed phase
+//! ([`Health`]): every API then says why, and the process exits non-zero when stopped.
+
+mod follow;
+mod supervisor;
+
+use follow::{Follow, FollowError};
+use supervisor::{Failures, Supervisor};
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::StatusCode;
+use ledger::Address;
+use rollup::wire::{Advance, AdvanceMetadata, HexBytes, Inspect};
+use rollup::RollupRequest;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot, watch, Notify};
+
+use crate::backend::{Backend, BackendCommand};
+use crate::health::{Health, Phase};
+use crate::inspect::{Answer, Refusal};
+use crate::l1::{self, Anvil, AnvilConfig, InputEvent, InputWatcher, NodeModules, Rpc, H256};
+use crate::rollup_api::{Completion, RollupApi, Status};
+use crate::store::{InputRecord, InputStatus, L1Origin, Store, StoreError};
+
+/// Everything the node is configured with (the CLI fills it in).
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    pub data_dir: PathBuf,
+    pub deployments_dir: PathBuf,
+    pub node_modules: PathBuf,
+    /// Use this chain instead of starting anvil.
+    pub rpc_url: Option<String>,
+    pub anvil_port: u16,
+    pub block_time: Option<u64>,
+    pub finish_timeout: Duration,
+    /// A backend that neither finishes a request nor exits within this time is killed and
+    /// handled as a crash.
+    pub backend_timeout: Duration,
+    pub test_tokens: bool,
+    pub backend: BackendCommand,
+    /// Epoch length in L1 blocks (`--epoch-length`).
+    pub epoch_length: u64,
+    /// Check another party's claims instead of claiming (`--validate`).
+    pub validate: bool,
+}
+
+/// Why the node stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    #[error("L1: {0}")]
+    L1(#[from] l1::L1Error),
+    #[error("storage: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {address} for {what}: {source} (is another node running? choose another address with --{flag})")]
+    Bind { what: &'static str, flag: &'static str, address: SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    Owner(#[from] crate::owner::OwnerError),
+    #[error("anvil, the node's L1, exited unexpectedly ({0}); start the node again: it reloads the chain saved in its data directory and drops any input the chain lost")]
+    AnvilExited(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("the backend {program} exited before asking for work ({why}); its own message, if any, is above")]
+    BackendStart { program: String, why: String },
+    #[error("{0}")]
+    Failed(String),
+}
+
+async fn bind(address: SocketAddr, what: &'static str, flag: &'static str) -> Result<TcpListener, NodeError> {
+    TcpListener::bind(address).await.map_err(|source| NodeError::Bind { what, flag, address, source })
+}
+
+/// The node's three servers, bound before anything starts (tests bind port 0).
+#[derive(Debug)]
+pub struct Listeners {
+    pub rollup: TcpListener,
+    pub inspect: TcpListener,
+    pub graphql: TcpListener,
+}
+
+impl Listeners {
+    pub async fn bind(rollup: SocketAddr, inspect: SocketAddr, graphql: SocketAddr) -> Result<Listeners, NodeError> {
+        Ok(Listeners {
+            rollup: bind(rollup, "the rollup API", "rollup-address").await?,
+            inspect: bind(inspect, "inspect", "inspect-address").await?,
+            graphql: bind(graphql, "GraphQL", "graphql-address").await?,
+        })
+    }
+}
+
+/// What a started node tells its caller.
+#[derive(Clone, Debug)]
+pub struct Ready {
+    pub book: l1::AddressBook,
+    pub rpc_url: String,
+    pub application: Address,
+    pub rollup_url: String,
+    pub inspect_url: String,
+    pub graphql_url: String,
+    pub health: Health,
+}
+
+fn advance_of(record: &InputRecord) -> RollupRequest {
+    RollupRequest::AdvanceState(Advance {
+        metadata: AdvanceMetadata {
+            msg_sender: record.msg_sender,
+            input_index: record.index,
+            block_number: record.block_number,
+            timestamp: Some(record.timestamp),
+            epoch_index: Some(0),
+            block_timestamp: None,
+            chain_id: None,
+            app_contract: None,
+            prev_randao: None,
+        },
+        payload: HexBytes(record.payload.clone()),
+    })
+}
+
+fn record_of(event: &InputEvent) -> InputRecord {
+    InputRecord {
+        index: event.index,
+        msg_sender: Address(event.msg_sender.0),
+        payload: event.payload.clone(),
+        block_number: event.block_number,
+        timestamp: event.block_timestamp,
+        origin: L1Origin {
+            block_hash: event.block_hash.0,
+            transaction_hash: event.transaction_hash.0,
+            log_index: event.log_index,
+        },
+    }
+}
+
+fn status_of(completion: &Completion) -> (InputStatus, Option<&[u8]>) {
+    match &completion.status {
+        Status::Accepted => (InputStatus::Accepted, None),
+        Status::Rejected => (InputStatus::Rejected, None),
+        Status::Exception(p) => (InputStatus::Exception, Some(p.as_slice())),
+    }
+}
+
+/// Prints the address book and the readiness line: the node's results on stdout (logs go to
+/// stderr), so scripts can wait for "devnode ready". A closed stdout (`devnode | head`) is not
+/// the node's concern: what cannot be printed is dropped.
+fn announce(book: &l1::AddressBook, status: &Ready, config: &NodeConfig, ready_in: Duration) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", book.render());
+    let _ = writeln!(
+        out,
+        "devnode ready in {:.1} s\n  L1 RPC       {}\n  GraphQL      {}\n  inspect      {}\n  health       {}\n  rollup API   {} (the backend's only, under a secret path; backend {})\n  application  {}\n  deployments  {}/localhost\n  data         {}",
+        ready_in.as_secs_f64(),
+        status.rpc_url,
+        status.graphql_url,
+        status.inspect_url,
+        status.graphql_url.replace("/graphql", "/healthz"),
+        status.rollup_url,
+        config.backend.program.display(),
+        l1::checksum(book.application.app),
+        config.deployments_dir.display(),
+        config.data_dir.display(),
+    );
+    let _ = writeln!(
+        out,
+        "next: send inputs with cast or the frontend-console, then inspect or query GraphQL (README, \"Walkthrough\")"
+    );
+}
+
+/// Says on stdout, where "devnode ready" would be, that the node failed before it was ready; its
+/// APIs keep answering with the reason.
+fn announce_failure(book: &l1::AddressBook, status: &Ready, failure: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", book.render());
+    let _ = writeln!(
+        out,
+        "devnode FAILED: {failure}\n  health       {}\n  GraphQL      {}\n  inspect      {}\n(stop it with Ctrl-C)",
+        status.graphql_url.replace("/graphql", "/healthz"),
+        status.graphql_url,
+        status.inspect_url
+    );
+}
+
+/// The node's background tasks, aborted when the node stops, however it stops.
+struct Tasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
+/// Runs the node until `shutdown` fires.
+pub async fn run(
+    config: NodeConfig,
+    listeners: Listeners,
+    ready: Option<oneshot::Sender<Ready>>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(), NodeError> {
+    let started = std::time::Instant::now();
+    // One node per data directory; leftovers of a killed node are stopped first.
+    let data_dir = config.data_dir.clone();
+    let data = tokio::task::spawn_blocking(move || crate::owner::DataDir::acquire(&data_dir))
+        .await
+        .map_err(|e| NodeError::Failed(format!("cannot take the data directory: {e}")))?;
+    let data = Arc::new(data?);
+    let store = Arc::new(Store::open(&config.data_dir.join("devnode.sqlite3"))?);
+    let health = Health::new();
+
+    // L1: our own anvil (its chain persisted in the data directory) or a given chain.
+    let node_modules = NodeModules::new(config.node_modules.clone());
+    let (anvil, rpc) = match &config.rpc_url {
+        Some(url) => (None, Rpc::new(url)?),
+        None => {
+            // Anvil mines a block per transaction while the contracts are deployed and switches to
+            // the requested interval after (below): deploying at `--block-time` would wait a
+            // block interval for every deployment transaction.
+            let mut anvil_config = AnvilConfig::new(node_modules.clone(), config.anvil_port);
+            anvil_config.state_file = Some(config.data_dir.join("anvil-state.json"));
+            let anvil = Anvil::start(&anvil_config).await?;
+            data.record_child("anvil", anvil.pid())?;
+            let rpc = anvil.rpc();
+            (Some(anvil), rpc)
+        }
+    };
+    let book = l1::deploy_devnet(&rpc, &node_modules, config.test_tokens).await?;
+    l1::write_deployment_files(&book, &node_modules, &config.deployments_dir)?;
+    if let (Some(_), Some(seconds)) = (&anvil, config.block_time) {
+        l1::mine_every(&rpc, seconds).await?;
+    }
+
+    // Before anything is replayed: drop what L1 no longer has.
+    let read_through = Arc::new(AtomicU64::new(0));
+    let follow = Follow {
+        rpc: rpc.clone(),
+        store: store.clone(),
+        input_box: book.rollups.input_box,
+        app: book.application.app,
+        deployment_block: book.application.block_number,
+        read_through: read_through.clone(),
+    };
+    let still_on_l1 = follow.inputs_still_on_l1().await.map_err(|e| match e {
+        FollowError::L1(e) => NodeError::L1(e),
+        FollowError::Store(e) => NodeError::Store(e),
+        FollowError::Stopped => NodeError::Failed("stopped".into()),
+    })?;
+    if let Some(keep) = still_on_l1 {
+        let dropped = store.truncate(keep)?;
+        warn_rollback(keep, dropped);
+    }
+
+    // Servers first: backends do not retry a rollup API that is not listening yet.
+    let api = RollupApi::new(config.finish_timeout);
+    let (rollup_address, inspect_address, graphql_address) =
+        (listeners.rollup.local_addr()?, listeners.inspect.local_addr()?, listeners.graphql.local_addr()?);
+    let Listeners { rollup: rollup_listener, inspect: inspect_listener, graphql: graphql_listener } = listeners;
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let mut tasks = Tasks(Vec::new());
+    let log = |what: &'static str| {
+        move |result: std::io::Result<()>| {
+            if let Err(e) = result {
+                tracing::error!("{what} server stopped: {e}");
+            }
+        }
+    };
+    let (inspects, inspect_jobs) = mpsc::channel(crate::inspect::MAX_QUEUED);
+    tasks.0.push(tokio::spawn({
+        let api = api.clone();
+        let stop = stopped(shutdown.clone());
+        async move { log("rollup API")(api.serve(rollup_listener, stop).await) }
+    }));
+    tasks.0.push(tokio::spawn({
+        let serving = crate::inspect::serve(inspects, inspect_listener, stopped(shutdown.clone()));
+        async move { log("inspect")(serving.await) }
+    }));
+    tasks.0.push(tokio::spawn({
+        let serving = crate::graphql::serve(store.clone(), health.clone(), graphql_listener, stopped(shutdown.clone()));
+        async move { log("GraphQL")(serving.await) }
+    }));
+
+    // Inputs: stored durably as soon as they are seen on L1, processed in order after.
+    let arrived = Arc::new(Notify::new());
+    let (rollbacks, rollback_requests) = mpsc::channel(1);
+    tasks.0.push(tokio::spawn(follow.run(arrived.clone(), rollbacks, health.clone())));
+    let settler = crate::settle::Settler {
+        rpc: rpc.clone(),
+        store: store.clone(),
+        app: book.application.app,
+        authority: book.application.authority,
+        owner: book.application.owner,
+        deployment_block: book.application.block_number,
+        epoch_length: config.epoch_length.max(1),
+        mode: if config.validate { crate::settle::Mode::Validate } else { crate::settle::Mode::Claim },
+        health: health.clone(),
+        read_through,
+    };
+    tasks.0.push(tokio::spawn(settler.run()));
+
+    let rollup_url = format!("http://{rollup_address}");
+    let rpc_url = anvil.as_ref().map_or_else(|| config.rpc_url.clone().unwrap_or_default(), |a| a.url().to_string());
+    let status = Ready {
+        book: book.clone(),
+        rpc_url,
+        application: Address(book.application.app.0),
+        rollup_url: rollup_url.clone(),
+        inspect_url: format!("http://{inspect_address}/inspect"),
+        graphql_url: format!("http://{graphql_address}/graphql"),
+        health: health.clone(),
+    };
+    let mut supervisor = Supervisor {
+        config: config.clone(),
+        api,
+        store,
+        health: health.clone(),
+        rollup_url,
+        inspects: inspect_jobs,
+        rollbacks: rollback_requests,
+        arrived,
+        processed: Arc::new(AtomicU64::new(0)),
+        shutdown,
+        failures: Failures::default(),
+        announce: Some((book, status, ready)),
+        started,
+        data: data.clone(),
+    };
+    let mut anvil = anvil;
+    let result = tokio::select! {
+        result = supervisor.run() => result,
+        exit = async {
+            match anvil.as_mut() {
+                Some(a) => a.exited().await,
+                None => std::future::pending().await,
+            }
+        } => {
+            let why = exit.map_or_else(|e| e.to_string(), |s| s.to_string());
+            tracing::error!("anvil exited unexpectedly ({why}); the node stops");
+            Err(NodeError::AnvilExited(why))
+        }
+    };
+    drop(supervisor);
+    drop(tasks);
+    if matches!(result, Err(NodeError::AnvilExited(_))) {
+        // Nothing left to save or stop.
+        if let Some(anvil) = anvil {
+            data.forget_child(anvil.pid());
+        }
+    } else if let Some(anvil) = anvil {
+        let pid = anvil.pid();
+        // Saves the chain completely before stopping it.
+        anvil.stop().await;
+        data.forget_child(pid);
+    }
+    result
+}
+
+fn warn_rollback(keep: u64, dropped: u64) {
+    if dropped > 0 {
+        tracing::warn!(
+            "L1 went back: it no longer has inputs {keep}..={}; dropped them and their outputs, and following the chain L1 has now",
+            keep + dropped - 1
+        );
+    }
+}

@@ -1,0 +1,449 @@
+//! The supervisor: the only one that talks to the backend, one request at a time, in explicit
+//! phases, with one crash rule.
+
+use super::follow::Rollback;
+use super::*;
+
+/// How a request ended, for messages: the status and the kinds of the outputs.
+fn describe_outcome(status: &Status, outputs: &[rollup::wire::Output]) -> String {
+    let status = match status {
+        Status::Accepted => "ACCEPTED".to_owned(),
+        Status::Rejected => "REJECTED".to_owned(),
+        Status::Exception(p) => format!("EXCEPTION ({})", String::from_utf8_lossy(&p[..p.len().min(80)])),
+    };
+    let kinds: Vec<String> = outputs
+        .iter()
+        .map(|o| {
+            let (kind, bytes) = match o {
+                rollup::wire::Output::Notice(p) => ("notice", p),
+                rollup::wire::Output::Report(p) => ("report", p),
+                rollup::wire::Output::Voucher(v) => ("voucher", &v.payload.0),
+            };
+            // A short digest of each output, so two lists of the same shape still show where they differ.
+            let digest = crate::l1::keccak256(bytes);
+            format!("{kind} {:.8}", hex::encode(digest.0))
+        })
+        .collect();
+    format!("{status} with [{}]", kinds.join(", "))
+}
+
+fn status_of_stored(status: InputStatus) -> Status {
+    match status {
+        InputStatus::Rejected => Status::Rejected,
+        InputStatus::Exception => Status::Exception(vec![]),
+        _ => Status::Accepted,
+    }
+}
+
+/// Consecutive backend failures (exits, hangs) with no request completed in between, after which
+/// the node stops: the backend cannot make progress, and restarting it again would only loop.
+const MAX_FAILURES_WITHOUT_PROGRESS: u32 = 5;
+/// Deaths of the backend while processing one input after which that input is recorded as
+/// EXCEPTION: an input that kills every backend is the input's doing, not the host's.
+const MAX_DEATHS_PER_INPUT: u32 = 3;
+/// The pause before a new backend, growing with consecutive failures.
+const RESPAWN_BACKOFF: Duration = Duration::from_millis(200);
+
+/// The crash-loop rule, in one place.
+#[derive(Debug, Default)]
+pub(super) struct Failures {
+    pub(super) without_progress: u32,
+    /// The input in progress when the backend last died, and how many times it died on it.
+    pub(super) dying_on: Option<(u64, u32)>,
+}
+
+impl Failures {
+    fn progress(&mut self) {
+        self.without_progress = 0;
+    }
+
+    /// Counts a backend failure; `input` is the advance in progress, if any. Returns whether the
+    /// node should give up.
+    fn failed(&mut self, input: Option<u64>) -> bool {
+        self.without_progress += 1;
+        if let Some(index) = input {
+            self.dying_on = match self.dying_on {
+                Some((i, n)) if i == index => Some((i, n + 1)),
+                _ => Some((index, 1)),
+            };
+        }
+        self.without_progress >= MAX_FAILURES_WITHOUT_PROGRESS
+    }
+
+    /// Whether `input` has killed the backend often enough to be recorded as EXCEPTION.
+    fn is_fatal_input(&self, input: u64) -> bool {
+        matches!(self.dying_on, Some((i, n)) if i == input && n >= MAX_DEATHS_PER_INPUT)
+    }
+
+    fn backoff(&self) -> Duration {
+        RESPAWN_BACKOFF * self.without_progress.min(10)
+    }
+}
+
+/// How a request handed to the backend ended.
+enum Outcome {
+    Done(Completion),
+    /// The backend exited or hung; it is gone now.
+    Died(String),
+    Shutdown,
+}
+
+/// Why the supervisor leaves its processing loop.
+enum Stop {
+    Shutdown,
+    /// Start a fresh backend (after a crash or a rollback).
+    Respawn,
+    Failed,
+}
+
+pub(super) struct Supervisor {
+    pub(super) config: NodeConfig,
+    pub(super) api: RollupApi,
+    pub(super) store: Arc<Store>,
+    pub(super) health: Health,
+    pub(super) rollup_url: String,
+    pub(super) inspects: mpsc::Receiver<crate::inspect::Job>,
+    pub(super) rollbacks: mpsc::Receiver<Rollback>,
+    pub(super) arrived: Arc<Notify>,
+    pub(super) processed: Arc<AtomicU64>,
+    pub(super) shutdown: watch::Receiver<bool>,
+    pub(super) failures: Failures,
+    /// What to print and send once the node is ready for the first time.
+    pub(super) announce: Option<(l1::AddressBook, Ready, Option<oneshot::Sender<Ready>>)>,
+    /// When `run` began: the readiness block says how long the start took.
+    pub(super) started: std::time::Instant,
+    /// The data directory, where each backend's pid is recorded while it runs.
+    pub(super) data: Arc<crate::owner::DataDir>,
+}
+
+impl Supervisor {
+    pub(super) async fn run(&mut self) -> Result<(), NodeError> {
+        loop {
+            if *self.shutdown.borrow() {
+                return Ok(());
+            }
+            let mut backend = self.spawn().await?;
+            let stop = match backend.as_mut() {
+                Some(b) => match self.replay(b).await {
+                    Ok(()) => self.process(b).await,
+                    Err(stop) => stop,
+                },
+                None => Stop::Respawn,
+            };
+            if let Some(b) = backend {
+                let pid = b.pid();
+                b.stop().await;
+                self.data.forget_child(pid);
+            }
+            match stop {
+                Stop::Shutdown => {
+                    return match self.health.failure() {
+                        Some(failure) => Err(NodeError::Failed(failure)),
+                        None => Ok(()),
+                    }
+                }
+                Stop::Respawn => {
+                    tokio::time::sleep(self.failures.backoff()).await;
+                }
+                Stop::Failed => return self.failed().await,
+            }
+        }
+    }
+
+    fn shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    async fn wait_shutdown(shutdown: &mut watch::Receiver<bool>) {
+        if shutdown.wait_for(|s| *s).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Starts a backend on a fresh private URL and waits until it asks for work. `None` when it
+    /// died first (counted as a failure); an error when the very first backend cannot start.
+    async fn spawn(&mut self) -> Result<Option<Backend>, NodeError> {
+        self.health.set(Phase::Starting);
+        let prefix = self.api.begin_session()?;
+        let mut backend = Backend::spawn(&self.config.backend, &format!("{}{prefix}", self.rollup_url))?;
+        if let Err(e) = self.data.record_child("backend", backend.pid()) {
+            // It exited already (the wait below says how): there is nothing left to stop later.
+            tracing::debug!("{e}");
+        }
+        let why = tokio::select! {
+            () = self.api.greeted() => return Ok(Some(backend)),
+            exit = backend.wait() => exit.map_or_else(|e| e.to_string(), |s| s.to_string()),
+            () = tokio::time::sleep(self.config.backend_timeout) => {
+                format!("it did not call /finish within {:?}", self.config.backend_timeout)
+            }
+            () = Self::wait_shutdown(&mut self.shutdown) => return Ok(Some(backend)),
+        };
+        let pid = backend.pid();
+        backend.stop().await;
+        self.data.forget_child(pid);
+        if self.announce.is_some() {
+            // Never ready yet: a backend that cannot start is a start error, said once.
+            return Err(NodeError::BackendStart { program: self.config.backend.program.display().to_string(), why });
+        }
+        tracing::warn!("a new backend exited before asking for work ({why})");
+        if self.failures.failed(None) {
+            self.fail_backend(&why);
+        }
+        Ok(None)
+    }
+
+    fn fail_backend(&self, why: &str) {
+        let reason = format!(
+            "the backend failed {MAX_FAILURES_WITHOUT_PROGRESS} times in a row without completing a request; last: {why}"
+        );
+        tracing::error!("{reason}; the node stops processing");
+        self.health.fail(reason, "read the backend's messages above, fix the cause, and restart the node");
+    }
+
+    /// Hands `request` to the backend and waits for its completion, its death, a hang, or the
+    /// node's shutdown.
+    async fn execute(&mut self, backend: &mut Backend, request: RollupRequest) -> Outcome {
+        let submit = self.api.submit(request);
+        tokio::pin!(submit);
+        let timeout = self.config.backend_timeout;
+        tokio::select! {
+            biased;
+            done = &mut submit => match done {
+                Ok(completion) => Outcome::Done(completion),
+                Err(e) => Outcome::Died(e.to_string()),
+            },
+            exit = backend.wait() => {
+                // It may have finished the request just before exiting.
+                if let Ok(Ok(completion)) = tokio::time::timeout(Duration::ZERO, &mut submit).await {
+                    return Outcome::Done(completion);
+                }
+                Outcome::Died(exit.map_or_else(|e| format!("the backend was lost: {e}"), |s| format!("the backend exited ({s})")))
+            }
+            () = tokio::time::sleep(timeout) => {
+                backend.kill().await;
+                Outcome::Died(format!("the backend neither finished nor exited within {timeout:?} (--backend-timeout); killed it"))
+            }
+            () = Self::wait_shutdown(&mut self.shutdown) => Outcome::Shutdown,
+        }
+    }
+
+    /// Rebuilds a fresh backend's ledger from the processed inputs, comparing every status and
+    /// output with the stored ones. Inspects wait meanwhile.
+    async fn replay(&mut self, backend: &mut Backend) -> Result<(), Stop> {
+        let fail_store = |health: &Health, e: StoreError| {
+            health.fail(format!("cannot read the database: {e}"), "check the data directory, then restart the node");
+            Stop::Failed
+        };
+        let processed = self.store.processed().map_err(|e| fail_store(&self.health, e))?;
+        let total = processed.len() as u64;
+        if total > 0 {
+            tracing::info!("rebuilding the backend's state from {total} processed inputs");
+        }
+        for (done, (record, status, outputs)) in processed.into_iter().enumerate() {
+            self.health.set(Phase::Replaying { done: done as u64, total });
+            if status == InputStatus::Exception {
+                // The machine reverts an exception; replaying it would only crash the backend again.
+                continue;
+            }
+            match self.execute(backend, advance_of(&record)).await {
+                Outcome::Done(completion) => {
+                    self.failures.progress();
+                    if status_of(&completion).0 != status || completion.outputs != outputs {
+                        let reason = format!(
+                            "replaying input {} gave {}, but the node stored {}",
+                            record.index,
+                            describe_outcome(&completion.status, &completion.outputs),
+                            describe_outcome(&status_of_stored(status), &outputs),
+                        );
+                        tracing::error!("REPLAY MISMATCH: {reason}; the node stops processing");
+                        self.health.fail(
+                            reason,
+                            "the backend is not the one that processed these inputs, or its LEDGER_* settings changed: \
+                             restart with the same backend and settings, or start over with a new --data-dir",
+                        );
+                        return Err(Stop::Failed);
+                    }
+                }
+                Outcome::Died(why) => {
+                    tracing::warn!("the backend died replaying input {}: {why}; starting a new one", record.index);
+                    if self.failures.failed(None) {
+                        self.fail_backend(&why);
+                        return Err(Stop::Failed);
+                    }
+                    return Err(Stop::Respawn);
+                }
+                Outcome::Shutdown => return Err(Stop::Shutdown),
+            }
+        }
+        self.processed.store(total, Ordering::Relaxed);
+        self.health.set(Phase::Ready);
+        if let Some((book, status, ready)) = self.announce.take() {
+            announce(&book, &status, &self.config, self.started.elapsed());
+            if let Some(ready) = ready {
+                let _ = ready.send(status);
+            }
+        }
+        Ok(())
+    }
+
+    /// The processing loop: inputs in order, inspects between them, rollbacks when asked.
+    async fn process(&mut self, backend: &mut Backend) -> Stop {
+        loop {
+            if self.shutting_down() {
+                return Stop::Shutdown;
+            }
+            if self.health.failure().is_some() {
+                return Stop::Failed;
+            }
+            if let Ok(rollback) = self.rollbacks.try_recv() {
+                if let Some(stop) = self.roll_back(rollback) {
+                    return stop;
+                }
+                continue;
+            }
+            if let Ok(job) = self.inspects.try_recv() {
+                if let Some(stop) = self.inspect(backend, job).await {
+                    return stop;
+                }
+            }
+            let next = match self.store.next_unprocessed() {
+                Ok(next) => next,
+                Err(e) => return self.fail_store(&e),
+            };
+            if let Some(record) = next {
+                if let Some(stop) = self.advance(backend, record).await {
+                    return stop;
+                }
+                continue;
+            }
+            tokio::select! {
+                () = self.arrived.notified() => {}
+                Some(rollback) = self.rollbacks.recv() => {
+                    if let Some(stop) = self.roll_back(rollback) {
+                        return stop;
+                    }
+                }
+                Some(job) = self.inspects.recv() => {
+                    if let Some(stop) = self.inspect(backend, job).await {
+                        return stop;
+                    }
+                }
+                exit = backend.wait() => {
+                    let why = exit.map_or_else(|e| e.to_string(), |s| s.to_string());
+                    tracing::warn!("the backend exited while idle ({why}); starting a new one");
+                    if self.failures.failed(None) {
+                        self.fail_backend(&why);
+                        return Stop::Failed;
+                    }
+                    return Stop::Respawn;
+                }
+                () = Self::wait_shutdown(&mut self.shutdown) => return Stop::Shutdown,
+                () = self.health.failed() => return Stop::Failed,
+            }
+        }
+    }
+
+    fn fail_store(&self, e: &StoreError) -> Stop {
+        tracing::error!("cannot use the database: {e}; the node stops processing");
+        self.health.fail(
+            format!("cannot use the database: {e}"),
+            "check the disk and that no other program holds the database, then restart the node",
+        );
+        Stop::Failed
+    }
+
+    async fn advance(&mut self, backend: &mut Backend, record: InputRecord) -> Option<Stop> {
+        let index = record.index;
+        let (completion, died) = match self.execute(backend, advance_of(&record)).await {
+            Outcome::Done(completion) => (completion, None),
+            Outcome::Died(why) => {
+                if self.failures.failed(Some(index)) {
+                    self.fail_backend(&why);
+                    return Some(Stop::Failed);
+                }
+                if !self.failures.is_fatal_input(index) {
+                    tracing::warn!("{why} while processing input {index}; starting a new backend to process it again");
+                    return Some(Stop::Respawn);
+                }
+                let why = format!("the backend died {MAX_DEATHS_PER_INPUT} times processing this input; last: {why}");
+                tracing::warn!("input {index} ends as EXCEPTION: {why}");
+                (Completion { status: Status::Exception(why.clone().into_bytes()), outputs: vec![] }, Some(why))
+            }
+            Outcome::Shutdown => return Some(Stop::Shutdown),
+        };
+        let (status, exception) = status_of(&completion);
+        if let Err(e) = self.store.complete(index, status, exception, &completion.outputs) {
+            return Some(self.fail_store(&e));
+        }
+        self.failures.progress();
+        self.processed.fetch_add(1, Ordering::Relaxed);
+        tracing::info!(input = index, ?status, outputs = completion.outputs.len(), "input processed");
+        died.map(|_| Stop::Respawn)
+    }
+
+    async fn inspect(&mut self, backend: &mut Backend, job: crate::inspect::Job) -> Option<Stop> {
+        if job.reply.is_closed() {
+            return None;
+        }
+        let request = RollupRequest::InspectState(Inspect { payload: HexBytes(job.payload) });
+        match self.execute(backend, request).await {
+            Outcome::Done(completion) => {
+                self.failures.progress();
+                let processed = self.processed.load(Ordering::Relaxed);
+                let _ = job.reply.send(Ok(Answer { completion, processed }));
+                None
+            }
+            Outcome::Died(why) => {
+                let _ = job.reply.send(Err(Refusal {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    message: format!("{why} during this inspect; the node starts a new backend: try again"),
+                }));
+                tracing::warn!("{why} during an inspect; starting a new backend");
+                if self.failures.failed(None) {
+                    self.fail_backend(&why);
+                    return Some(Stop::Failed);
+                }
+                Some(Stop::Respawn)
+            }
+            Outcome::Shutdown => Some(Stop::Shutdown),
+        }
+    }
+
+    /// Forgets the inputs L1 no longer has. A backend that processed any of them is replaced.
+    fn roll_back(&mut self, rollback: Rollback) -> Option<Stop> {
+        let processed_before = self.processed.load(Ordering::Relaxed);
+        let dropped = match self.store.truncate(rollback.keep) {
+            Ok(n) => n,
+            Err(e) => return Some(self.fail_store(&e)),
+        };
+        warn_rollback(rollback.keep, dropped);
+        let _ = rollback.done.send(());
+        if processed_before > rollback.keep {
+            self.processed.store(rollback.keep, Ordering::Relaxed);
+            tracing::warn!("rebuilding the backend from the {} inputs L1 still has", rollback.keep);
+            return Some(Stop::Respawn);
+        }
+        None
+    }
+
+    /// The failed phase: the backend is stopped; inspects are answered with the reason until the
+    /// node is stopped, which then exits with it.
+    async fn failed(&mut self) -> Result<(), NodeError> {
+        let failure = self.health.failure().unwrap_or_else(|| "the dev node stopped processing inputs".into());
+        self.rollbacks.close();
+        if let Some((book, status, ready)) = self.announce.take() {
+            announce_failure(&book, &status, &failure);
+            if let Some(ready) = ready {
+                let _ = ready.send(status);
+            }
+        }
+        loop {
+            tokio::select! {
+                Some(job) = self.inspects.recv() => {
+                    let _ = job.reply.send(Err(Refusal { status: StatusCode::SERVICE_UNAVAILABLE, message: failure.clone() }));
+                }
+                () = Self::wait_shutdown(&mut self.shutdown) => return Err(NodeError::Failed(failure)),
+            }
+        }
+    }
+}
