@@ -98,7 +98,7 @@ fn main() -> ExitCode {
         }
     };
     let started = Instant::now();
-    match runtime.block_on(soak(args)) {
+    match runtime.block_on(interruptible(soak(args))) {
         Ok(mut figures) => {
             figures.seconds = started.elapsed().as_secs();
             print_table(&figures);
@@ -113,6 +113,38 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Runs the soak until it ends, or until this process gets SIGINT or SIGTERM or its parent goes
+/// (a test harness that was killed): then the soak is dropped, which kills its nodes (and with
+/// them their children) and sweeps whatever carries its markers.
+async fn interruptible(soak: impl std::future::Future<Output = Result<Figures, String>>) -> Result<Figures, String> {
+    let parent = parent_pid();
+    let parent_gone = async move {
+        while parent_pid() == parent {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    };
+    let terminated = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        result = soak => result,
+        _ = tokio::signal::ctrl_c() => Err("interrupted (SIGINT)".into()),
+        () = terminated => Err("terminated (SIGTERM)".into()),
+        () = parent_gone => Err("the parent process went away".into()),
+    }
+}
+
+/// This process's parent, from /proc (it changes when the parent dies).
+fn parent_pid() -> Option<u32> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
 }
 
 // ----- A deterministic PRNG (splitmix64) -----
@@ -385,7 +417,8 @@ async fn start_node(spec: &NodeSpec, run: u64, kill_at: Option<Duration>) -> Res
                 }
                 continue;
             }
-            if line.trim() == "devnode ready" {
+            // "devnode ready", possibly followed by how long the start took.
+            if line.trim() == "devnode ready" || line.trim().starts_with("devnode ready ") {
                 in_block = true;
                 continue;
             }
