@@ -3,8 +3,10 @@
 //! uninterrupted node reading the same chain.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// `label → value` from the table the soak prints (`  <label>   <value>` lines).
 fn figures(table: &str) -> HashMap<String, String> {
@@ -24,13 +26,38 @@ fn the_node_follows_l1_through_kills_of_itself_and_its_backend() {
         let path = bin.join(name);
         assert!(path.exists(), "{} is missing: run `cargo build -p devnode -p dapp` first", path.display());
     }
-    let out = Command::new(&soak)
+    let mut child = Command::new(&soak)
         .args(["--inputs", "80", "--restarts", "10", "--backend-kills", "3", "--seed", "7"])
         .env("LEDGER_DIFFICULTY_BITS", "4")
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().unwrap()));
+    let stderr = read(Box::new(child.stderr.take().unwrap()));
+    // A soak that hangs is stopped with SIGTERM, on which it stops its nodes.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
     let context = format!("stdout:\n{stdout}\nstderr:\n{stderr}");
+    let status = status.unwrap_or_else(|| panic!("the soak ran past its deadline; {context}"));
     let f = figures(&stdout);
     let number = |label: &str| -> u64 {
         let value = f.get(label).unwrap_or_else(|| panic!("no {label:?} in the table; {context}"));
@@ -65,5 +92,5 @@ fn the_node_follows_l1_through_kills_of_itself_and_its_backend() {
     }
     assert_eq!(f.get("state roots equal").map(String::as_str), Some("yes"), "{context}");
     assert_eq!(f.get("L1 count equals its logs").map(String::as_str), Some("yes"), "{context}");
-    assert!(out.status.success(), "{}; {context}", out.status);
+    assert!(status.success(), "{status}; {context}");
 }
