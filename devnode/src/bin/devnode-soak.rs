@@ -83,6 +83,9 @@ const STALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// A clean stop (SIGINT) may take this long before SIGKILL.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(50);
+/// The node saves anvil's chain every second; an input sent longer than this before a kill must
+/// survive it.
+const SAVE_SLACK: Duration = Duration::from_secs(3);
 /// Each node's children carry this variable, so that they can be found after their parent died.
 const MARKER_VAR: &str = "DEVNODE_SOAK_MARKER";
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -196,6 +199,8 @@ struct Figures {
     on_l1: u64,
     /// Sent with a receipt, then gone from L1 (anvil lost its last state after a kill).
     dropped_by_l1: u64,
+    /// Of `dropped_by_l1`, inputs sent longer than SAVE_SLACK before the next kill, or with none.
+    dropped_unexplained: u64,
     /// On L1 but not sent by this run (a bug of the soak itself if ever non-zero).
     unknown_on_l1: u64,
     stored: u64,
@@ -237,6 +242,7 @@ impl Figures {
             && self.clean_stop_timeouts == 0
             && self.inspects_unanswered == 0
             && self.dropped_after_clean_stop == 0
+            && self.dropped_unexplained == 0
     }
 }
 
@@ -257,6 +263,7 @@ fn print_table(f: &Figures) {
         ("inputs sent on L1 (receipts)", f.sent.to_string()),
         ("inputs on L1 at the end", f.on_l1.to_string()),
         ("dropped by L1 itself", f.dropped_by_l1.to_string()),
+        ("  of which sent >3 s before a kill", f.dropped_unexplained.to_string()),
         ("on L1, not sent by the soak", f.unknown_on_l1.to_string()),
         ("L1 count equals its logs", yes_no(f.l1_consistent).to_string()),
         ("stored by the node", f.stored.to_string()),
@@ -1062,6 +1069,8 @@ fn schedule(prng: &mut Prng, count: u64, n: u64) -> Vec<u64> {
 }
 
 struct Soak {
+    /// When the node was killed (SIGKILL mid-stream): L1 may lose what was sent just before.
+    kills: Vec<Instant>,
     /// The soaked node's data directory (anvil's state file).
     data_dir: PathBuf,
     /// Delays and kills while starting; the input stream has its own generator.
@@ -1116,6 +1125,7 @@ impl Soak {
             return self.restart().await;
         }
         self.node.kill9().await;
+        self.kills.push(Instant::now());
         self.figures.restarts += 1;
         self.restart().await
     }
@@ -1255,6 +1265,7 @@ async fn soak(args: Args) -> Result<Figures, String> {
     }
     let mut timing = Prng(args.seed ^ 0x5eed_c1ab_0f00_d5e7);
     let mut run = Soak {
+        kills: Vec::new(),
         data_dir: dir.join("soak-data"),
         spec,
         backend: backend.clone(),
@@ -1278,6 +1289,7 @@ async fn soak(args: Args) -> Result<Figures, String> {
     let mut sent: Vec<L1Input> = Vec::new();
     let mut attempted = 0u64;
     let mut last_sent = None;
+    let mut sent_at: HashMap<H256, Instant> = HashMap::new();
     // The DAppAddressRelay input comes first, and again if L1 loses it before it was saved.
     let mut relay = true;
     while attempted < args.inputs {
@@ -1296,6 +1308,7 @@ async fn soak(args: Args) -> Result<Figures, String> {
             }
         }
         relay = false;
+        sent_at.extend(added_inputs.iter().map(|i| (i.transaction, Instant::now())));
         sent.extend(added_inputs);
         if let Some(e) = error {
             eprintln!("devnode-soak: sending inputs: {e}");
@@ -1391,6 +1404,24 @@ async fn soak(args: Args) -> Result<Figures, String> {
         None => eprintln!("devnode-soak: the nodes report no settlement (no readiness endpoint): claims not compared"),
     }
     compare(&mut run.figures, &sent, &chain, &run.node.urls, &reference.urls).await?;
+    // The node saves anvil's chain every second: an input L1 dropped must have been sent shortly
+    // before a kill of the node.
+    let on_chain: std::collections::HashSet<H256> = chain.iter().map(|i| i.transaction).collect();
+    for input in sent.iter().filter(|i| !on_chain.contains(&i.transaction)) {
+        let Some(at) = sent_at.get(&input.transaction) else { continue };
+        let kill = run.kills.iter().find(|k| **k >= *at);
+        if kill.is_none_or(|k| k.duration_since(*at) > SAVE_SLACK) {
+            run.figures.dropped_unexplained += 1;
+            eprintln!(
+                "devnode-soak: L1 dropped an input sent at index {} {}",
+                input.index,
+                kill.map_or("with no kill of the node after it".into(), |k| format!(
+                    "{:.1} s before the next kill of the node",
+                    k.duration_since(*at).as_secs_f64()
+                ))
+            );
+        }
+    }
     reference.stop().await;
     run.node.stop().await;
     if args.keep || !run.figures.passed() {
