@@ -87,6 +87,7 @@ fn the_node_follows_l1_through_kills_of_itself_and_its_backend() {
         "inputs L1 lost in a clean stop",
         "inspects unanswered meanwhile",
         "not at the reference either",
+        "of which sent >3 s before a kill",
     ] {
         assert_eq!(number(label), 0, "{label}; {context}");
     }
