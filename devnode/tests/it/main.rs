@@ -9,4 +9,5 @@ mod owner;
 mod process;
 mod servers;
 mod settle;
+mod soak;
 mod store;
