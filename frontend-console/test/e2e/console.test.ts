@@ -466,16 +466,20 @@ describe("the console against a running dev node", { timeout: 600_000 }, () => {
       await ok(["erc1155", "deposit", "--tokenId", "0", "--amount", "10"]),
       /^deposit successfully executed as input \d+$/,
     );
-    // Deposits wait in the pool: pending until a block confirms them.
-    const pending = await ok(["ledger", "balance", "--url", inspectUrl]);
+    // Deposits wait in the pool: pending until a block confirms them. The deposit command returns
+    // once L1 has the input; the node processes it a moment later.
+    const erc1155Pending =
+      /^ {2}erc1155:0xd728a78c93b8e193e12a0a20b88e514cf05e5f74:0 +0 {2}pending 10$/m;
+    let pending = await ok(["ledger", "balance", "--url", inspectUrl]);
+    for (let tries = 0; tries < 100 && !erc1155Pending.test(pending); tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      pending = await ok(["ledger", "balance", "--url", inspectUrl]);
+    }
     assert.match(
       pending,
       /^ {2}erc721:0x4fd594c6aa126de9389fed996337f120d4ea011b:0 +0 {2}pending 1$/m,
     );
-    assert.match(
-      pending,
-      /^ {2}erc1155:0xd728a78c93b8e193e12a0a20b88e514cf05e5f74:0 +0 {2}pending 10$/m,
-    );
+    assert.match(pending, erc1155Pending);
     await ok(["ledger", "mine", "--url", graphqlUrl]);
     const confirmed = await ok(["ledger", "balance", "--url", inspectUrl]);
     assert.match(confirmed, /^ {2}erc721:0x4fd594c6aa126de9389fed996337f120d4ea011b:0 +1$/m);
