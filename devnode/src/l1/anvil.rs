@@ -166,7 +166,7 @@ impl Anvil {
     /// without a state file.
     pub async fn save_state(&self) -> Result<(), L1Error> {
         match &self.saving {
-            Some(saving) => saving.saver.save(true).await,
+            Some(saving) => saving.saver.save_consistent().await,
             None => Ok(()),
         }
     }
@@ -192,7 +192,7 @@ impl Anvil {
             // Let a save in progress finish, so that the last write is the final one.
             let _ = saving.stop.send(true);
             let _ = (&mut saving.task).await;
-            saved = saving.saver.save(true).await;
+            saved = saving.saver.save_consistent().await;
         }
         let _ = self.child.kill().await;
         saved
@@ -260,6 +260,9 @@ async fn head(rpc: &Rpc) -> Result<Head, L1Error> {
     Ok((number, hash.to_owned()))
 }
 
+/// How many dumps a final save tries before it gives up on a chain that keeps moving.
+const CONSISTENT_SAVE_TRIES: u32 = 50;
+
 #[derive(Debug)]
 struct StateSaver {
     rpc: Rpc,
@@ -285,13 +288,23 @@ impl StateSaver {
 
     /// Saves the chain if its head moved since the last save, or always with `force` (state
     /// changed without a block, such as `anvil_setCode`, shows only that way).
-    async fn save(&self, force: bool) -> Result<(), L1Error> {
+    /// Returns whether the file now holds the chain as of a head the dump agrees with (false:
+    /// the chain moved during the dump, try again).
+    async fn save(&self, force: bool) -> Result<bool, L1Error> {
         let mut last = self.last.lock().await;
         let now = head(&self.rpc).await?;
         if !force && last.as_ref() == Some(&now) {
-            return Ok(());
+            return Ok(true);
         }
+        // A dump is not atomic with mining: taken while a block is being mined, it can hold the
+        // block's transactions' effects without the block (an input counted by the InputBox
+        // without its log). Only a dump with the same head before and after is kept; a busy
+        // chain is saved at the next tick.
         let dump = self.rpc.call("anvil_dumpState", json!([])).await?;
+        if head(&self.rpc).await? != now {
+            tracing::debug!("the chain moved during the dump; saving it again");
+            return Ok(false);
+        }
         let bad = |reason: String| L1Error::BadResponse { method: "anvil_dumpState".into(), reason };
         let hex = dump.as_str().and_then(|s| s.strip_prefix("0x")).ok_or_else(|| bad("not a hex string".into()))?;
         let gzip = hex::decode(hex).map_err(|e| bad(format!("bad hex: {e}")))?;
@@ -313,7 +326,24 @@ impl StateSaver {
         }
         tracing::debug!(block = now.0, "saved anvil's chain");
         *last = Some(now);
-        Ok(())
+        Ok(true)
+    }
+
+    /// Saves until a dump agrees with the head (a chain that keeps moving is given a bounded
+    /// number of tries).
+    async fn save_consistent(&self) -> Result<(), L1Error> {
+        for _ in 0..CONSISTENT_SAVE_TRIES {
+            if self.save(true).await? {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Err(L1Error::BadResponse {
+            method: "anvil_dumpState".into(),
+            reason: format!(
+                "the chain kept moving during {CONSISTENT_SAVE_TRIES} dumps; the last consistent save is kept"
+            ),
+        })
     }
 }
 
@@ -332,7 +362,7 @@ async fn keep_saving(saver: Arc<StateSaver>, mut stop: watch::Receiver<bool>) {
             () = tokio::time::sleep(SAVE_INTERVAL) => {}
         }
         match saver.save(false).await {
-            Ok(()) => failing = false,
+            Ok(_) => failing = false,
             // Logged once per failing streak: a dead anvil would otherwise log every second.
             Err(e) if !failing => {
                 tracing::warn!("cannot save anvil's chain to {}: {e}", saver.file.display());

@@ -12,6 +12,9 @@ pub(super) struct Rollback {
 
 /// How long the follower waits between reads of L1 when it has caught up.
 const POLL_INTERVAL: Duration = Duration::from_millis(250);
+/// A gap in the InputBox's logs seen this many times in a row (a second apart) is not a node
+/// catching up but an inconsistent chain: the node fails rather than wait for ever.
+const MAX_GAPS: u32 = 10;
 /// How long it waits after L1 could not be read.
 const L1_RETRY: Duration = Duration::from_secs(1);
 
@@ -92,9 +95,12 @@ impl Follow {
         };
         let mut watcher = InputWatcher::new(self.rpc.clone(), self.input_box, self.app, from, next);
         let mut l1_down = false;
+        // Consecutive reads that found a gap in the InputBox's logs.
+        let mut gaps = 0;
         loop {
             match self.step(&mut watcher, &arrived, &rollbacks).await {
                 Ok(read_more) => {
+                    gaps = 0;
                     if l1_down {
                         tracing::info!("L1 answers again");
                         l1_down = false;
@@ -103,7 +109,21 @@ impl Follow {
                         tokio::time::sleep(POLL_INTERVAL).await;
                     }
                 }
+                Err(FollowError::L1(l1::L1Error::InputGap { expected, found })) if gaps + 1 >= MAX_GAPS => {
+                    let reason = format!(
+                        "L1 is inconsistent: its InputBox has input {expected} of the application but no InputAdded \
+                         log for it (the next log is input {found})"
+                    );
+                    tracing::error!("{reason}; the node stops processing");
+                    health.fail(
+                        reason,
+                        "the chain was probably restored from an incomplete save: start over with a fresh chain \
+                         (remove the data directory), or point --rpc-url at a consistent chain",
+                    );
+                    return arrived.notify_one();
+                }
                 Err(FollowError::L1(e)) => {
+                    gaps = if matches!(e, l1::L1Error::InputGap { .. }) { gaps + 1 } else { 0 };
                     if !l1_down {
                         tracing::warn!("cannot read inputs from L1: {e}; retrying every {L1_RETRY:?}");
                         l1_down = true;

@@ -426,3 +426,37 @@ async fn a_chain_that_restarted_fresh_empties_the_node() {
     node.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_input_without_its_log_fails_the_node_instead_of_waiting_for_ever() {
+    let anvil = chain().await;
+    let dir = scratch("no-log");
+    let node = start_config(on_chain(&dir, &anvil, fake_backend())).await;
+    let ready = node.ready.clone();
+    send(&ready, b"zero").await;
+    wait_processed(&ready, 1).await;
+    // As a chain restored from a dump taken mid-block: the InputBox counts an input (its array
+    // of input hashes, slot 0 of the InputBox, grows) that has no InputAdded log.
+    let rpc = anvil.rpc();
+    let mut key = [0u8; 64];
+    key[12..32].copy_from_slice(&ready.book.application.app.0);
+    let slot = l1::keccak256(&key);
+    rpc.call(
+        "anvil_setStorageAt",
+        json!([format!("{:#x}", ready.book.rollups.input_box), format!("{slot:#x}"), format!("0x{:064x}", 2)]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(send(&ready, b"two").await, 2, "the InputBox counted the phantom input");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let reason = loop {
+        if let Phase::Failed { reason, .. } = ready.health.phase() {
+            break reason;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{:?}", ready.health.phase());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(reason.contains("input 1") && reason.contains("no InputAdded log"), "{reason}");
+    assert!(node.stop().await.is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}
