@@ -101,16 +101,10 @@ pub fn checked_inspect(app: &App, path: &[u8]) -> Response {
 
 /// An advance from `sender` at `index`, in the v1 or v2 metadata shape.
 pub fn advance(sender: Address, payload: Vec<u8>, index: u64, timestamp: u64, v2: bool) -> Advance {
-    let metadata = AdvanceMetadata {
-        msg_sender: sender,
-        input_index: index,
-        block_number: index,
-        timestamp: (!v2).then_some(timestamp),
-        epoch_index: (!v2).then_some(0),
-        block_timestamp: v2.then_some(timestamp),
-        chain_id: v2.then_some(13370),
-        app_contract: v2.then_some(DAPP),
-        prev_randao: v2.then(|| HexBytes(vec![0; 32])),
+    let metadata = if v2 {
+        AdvanceMetadata::v2(sender, index, index, timestamp, 13370, DAPP, Some(HexBytes(vec![0; 32])))
+    } else {
+        AdvanceMetadata::v1(sender, index, index, timestamp)
     };
     Advance { metadata, payload: HexBytes(payload) }
 }

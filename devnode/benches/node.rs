@@ -91,17 +91,7 @@ fn inputs(accounts: u64, transfers: u64) -> Vec<InputRecord> {
 
 fn advance_of(r: &InputRecord) -> RollupRequest {
     RollupRequest::AdvanceState(Advance {
-        metadata: AdvanceMetadata {
-            msg_sender: r.msg_sender,
-            input_index: r.index,
-            block_number: r.block_number,
-            timestamp: Some(r.timestamp),
-            epoch_index: Some(0),
-            block_timestamp: None,
-            chain_id: None,
-            app_contract: None,
-            prev_randao: None,
-        },
+        metadata: AdvanceMetadata::v1(r.msg_sender, r.index, r.block_number, r.timestamp),
         payload: HexBytes(r.payload.clone()),
     })
 }

@@ -410,17 +410,7 @@ mod tests {
 
     fn advance(index: u64) -> RollupRequest {
         RollupRequest::AdvanceState(Advance {
-            metadata: AdvanceMetadata {
-                msg_sender: Address([0x11; 20]),
-                input_index: index,
-                block_number: 7,
-                timestamp: Some(1_700_000_000),
-                epoch_index: Some(0),
-                block_timestamp: None,
-                chain_id: None,
-                app_contract: None,
-                prev_randao: None,
-            },
+            metadata: AdvanceMetadata::v1(Address([0x11; 20]), index, 7, 1_700_000_000),
             payload: HexBytes(b"hi".to_vec()),
         })
     }

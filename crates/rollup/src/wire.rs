@@ -93,6 +93,45 @@ pub struct AdvanceMetadata {
 }
 
 impl AdvanceMetadata {
+    /// Rollups v1 metadata: the L1 block's number and time in seconds, epoch index 0 (host mode
+    /// and the dev node number no epochs in the metadata).
+    pub fn v1(msg_sender: Address, input_index: u64, block_number: u64, timestamp: u64) -> AdvanceMetadata {
+        AdvanceMetadata {
+            msg_sender,
+            input_index,
+            block_number,
+            timestamp: Some(timestamp),
+            epoch_index: Some(0),
+            block_timestamp: None,
+            chain_id: None,
+            app_contract: None,
+            prev_randao: None,
+        }
+    }
+
+    /// Rollups v2 metadata.
+    pub fn v2(
+        msg_sender: Address,
+        input_index: u64,
+        block_number: u64,
+        block_timestamp: u64,
+        chain_id: u64,
+        app_contract: Address,
+        prev_randao: Option<HexBytes>,
+    ) -> AdvanceMetadata {
+        AdvanceMetadata {
+            msg_sender,
+            input_index,
+            block_number,
+            timestamp: None,
+            epoch_index: None,
+            block_timestamp: Some(block_timestamp),
+            chain_id: Some(chain_id),
+            app_contract: Some(app_contract),
+            prev_randao,
+        }
+    }
+
     /// The version these metadata were written in: v2 if any v2-only field is present.
     pub fn version(&self) -> RollupsVersion {
         if self.block_timestamp.is_some() || self.app_contract.is_some() || self.chain_id.is_some() {

@@ -35,16 +35,11 @@ fn payload() -> impl Strategy<Value = Vec<u8>> {
 }
 
 fn advance(sender: Address, payload: Vec<u8>, index: u64, v2: bool) -> Advance {
-    let metadata = AdvanceMetadata {
-        msg_sender: sender,
-        input_index: index,
-        block_number: index,
-        timestamp: (!v2).then_some(1000 + index * 7),
-        epoch_index: (!v2).then_some(0),
-        block_timestamp: v2.then_some(1000 + index * 7),
-        chain_id: v2.then_some(13370),
-        app_contract: v2.then_some(Address([0xda; 20])),
-        prev_randao: None,
+    let time = 1000 + index * 7;
+    let metadata = if v2 {
+        AdvanceMetadata::v2(sender, index, index, time, 13370, Address([0xda; 20]), None)
+    } else {
+        AdvanceMetadata::v1(sender, index, index, time)
     };
     Advance { metadata, payload: HexBytes(payload) }
 }

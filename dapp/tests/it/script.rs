@@ -66,28 +66,16 @@ impl Script {
             let portals = PortalAddresses::canonical(version);
             let mut advance = |sender: Address, payload: Vec<u8>| {
                 let metadata = match version {
-                    RollupsVersion::V1 => AdvanceMetadata {
-                        msg_sender: sender,
-                        input_index: index,
-                        block_number: 100 + index,
-                        timestamp: Some(time),
-                        epoch_index: Some(0),
-                        block_timestamp: None,
-                        chain_id: None,
-                        app_contract: None,
-                        prev_randao: None,
-                    },
-                    RollupsVersion::V2 => AdvanceMetadata {
-                        msg_sender: sender,
-                        input_index: index,
-                        block_number: 100 + index,
-                        timestamp: None,
-                        epoch_index: None,
-                        block_timestamp: Some(time),
-                        chain_id: Some(13370),
-                        app_contract: Some(named("dapp")),
-                        prev_randao: Some(HexBytes(vec![1; 32])),
-                    },
+                    RollupsVersion::V1 => AdvanceMetadata::v1(sender, index, 100 + index, time),
+                    RollupsVersion::V2 => AdvanceMetadata::v2(
+                        sender,
+                        index,
+                        100 + index,
+                        time,
+                        13370,
+                        named("dapp"),
+                        Some(HexBytes(vec![1; 32])),
+                    ),
                 };
                 index += 1;
                 RollupRequest::AdvanceState(Advance { metadata, payload: HexBytes(payload) })

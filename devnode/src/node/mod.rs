@@ -121,17 +121,7 @@ pub struct Ready {
 
 fn advance_of(record: &InputRecord) -> RollupRequest {
     RollupRequest::AdvanceState(Advance {
-        metadata: AdvanceMetadata {
-            msg_sender: record.msg_sender,
-            input_index: record.index,
-            block_number: record.block_number,
-            timestamp: Some(record.timestamp),
-            epoch_index: Some(0),
-            block_timestamp: None,
-            chain_id: None,
-            app_contract: None,
-            prev_randao: None,
-        },
+        metadata: AdvanceMetadata::v1(record.msg_sender, record.index, record.block_number, record.timestamp),
         payload: HexBytes(record.payload.clone()),
     })
 }
