@@ -66,23 +66,57 @@ pub fn run_in_process(script: &Script) -> (Vec<Exchange>, Vec<String>, App) {
     (exchanges, roots, app)
 }
 
+/// Runs `tests/golden/<name>.script` and compares its transcript with `<name>.out`.
+fn check_golden(name: &str) {
+    let path = repo_root().join("tests/golden").join(format!("{name}.script"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let script = Script::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let (exchanges, roots, _) = run_in_process(&script);
+    let out = path.with_extension("out");
+    expect_test::expect_file![out].assert_eq(&transcript(&script, &exchanges, Some(&roots)));
+}
+
+/// One test per golden script, so that one failure does not hide the others.
+macro_rules! golden_scripts {
+    ($($test:ident => $name:literal),* $(,)?) => {
+        $(
+            #[test]
+            fn $test() {
+                check_golden($name);
+            }
+        )*
+        const LISTED: &[&str] = &[$($name),*];
+    };
+}
+
+golden_scripts! {
+    script_abi => "abi",
+    script_errors => "errors",
+    script_inspect => "inspect",
+    script_notices => "notices",
+    script_portals_v1 => "portals-v1",
+    script_portals_v2 => "portals-v2",
+    script_retarget => "retarget",
+    script_reward => "reward",
+    script_transfer => "transfer",
+    script_triggers => "triggers",
+    script_withdrawals_v1 => "withdrawals-v1",
+    script_withdrawals_v2 => "withdrawals-v2",
+}
+
 #[test]
-fn golden_scripts() {
+fn every_golden_script_has_its_test() {
     let dir = repo_root().join("tests/golden");
-    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&dir)
+    let mut scripts: Vec<String> = std::fs::read_dir(&dir)
         .expect("tests/golden exists")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "script"))
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .collect();
     scripts.sort();
-    assert!(!scripts.is_empty(), "expected the golden scripts in {}", dir.display());
-    for path in scripts {
-        let text = std::fs::read_to_string(&path).unwrap();
-        let script = Script::parse(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let (exchanges, roots, _) = run_in_process(&script);
-        let out = path.with_extension("out");
-        expect_test::expect_file![out].assert_eq(&transcript(&script, &exchanges, Some(&roots)));
-    }
+    let mut listed: Vec<String> = LISTED.iter().map(|s| s.to_string()).collect();
+    listed.sort();
+    assert_eq!(scripts, listed, "add each script of tests/golden to golden_scripts! in dapp/tests/it/golden.rs");
 }
 
 /// Inside the Cartesi Machine a rejected input reverts the whole process, so the machine's
