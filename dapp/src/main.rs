@@ -55,8 +55,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let url = std::env::var("ROLLUP_HTTP_SERVER_URL").unwrap_or_else(|_| "http://127.0.0.1:5004".into());
-    let mut client = match RollupClient::new(&url) {
+    let mut client = match RollupClient::new(&settings.rollup_url) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("dapp: {e}");

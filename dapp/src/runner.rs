@@ -34,6 +34,10 @@ pub enum RunError {
     FinishLost(String),
     #[error("refusing to POST /{path} with a {len}-byte body: the limit is {MAX_BODY_BYTES} bytes")]
     Oversized { path: String, len: usize },
+    /// A request that could not be built or a connection that could not be used: a bug of this
+    /// client, said as it is.
+    #[error("internal error of the rollup client: {0}")]
+    Client(String),
     #[error("ledger failure: {0}")]
     Fatal(#[from] ledger::Fatal),
 }
@@ -113,7 +117,7 @@ impl RollupClient {
         }
         match self.sender.as_mut() {
             Some(s) => Ok(s),
-            None => Err(RunError::Url("connection vanished".into())),
+            None => Err(RunError::Client("no connection after connecting".into())),
         }
     }
 
@@ -131,7 +135,7 @@ impl RollupClient {
             .header(hyper::header::HOST, self.authority.clone())
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .body(Full::new(body))
-            .map_err(|e| RunError::Url(e.to_string()))?;
+            .map_err(|e| RunError::Client(format!("cannot build the request: {e}")))?;
         let http = |source| RunError::Http { path: format!("/{path}"), source };
         let mut unsent_retries = 0;
         loop {

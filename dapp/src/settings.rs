@@ -12,7 +12,12 @@ pub struct Settings {
     pub pinned_version: Option<RollupsVersion>,
     pub portals_v1: PortalAddresses,
     pub portals_v2: PortalAddresses,
+    /// `ROLLUP_HTTP_SERVER_URL`: the rollup HTTP server the shell talks to.
+    pub rollup_url: String,
 }
+
+/// The rollup HTTP server when `ROLLUP_HTTP_SERVER_URL` is not set (Cartesi's default port).
+pub const DEFAULT_ROLLUP_URL: &str = "http://127.0.0.1:5004";
 
 /// The prefix of the backend's own environment settings.
 const PREFIX: &str = "LEDGER_";
@@ -109,7 +114,8 @@ impl Settings {
         params.extend(portals_v2.encode());
         // Portal addresses decide which inputs are deposits, so they are part of consensus.
         ledger.shell_params = sha256(&[&params]);
-        Ok(Settings { ledger, pinned_version, portals_v1, portals_v2 })
+        let rollup_url = lookup("ROLLUP_HTTP_SERVER_URL").unwrap_or_else(|| DEFAULT_ROLLUP_URL.to_owned());
+        Ok(Settings { ledger, pinned_version, portals_v1, portals_v2, rollup_url })
     }
 
     pub fn portals(&self, version: RollupsVersion) -> &PortalAddresses {
@@ -123,6 +129,14 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_rollup_url_is_read_with_the_other_settings() {
+        assert_eq!(Settings::from_lookup(|_| None).unwrap().rollup_url, DEFAULT_ROLLUP_URL);
+        let url = "http://127.0.0.1:9/secret";
+        let settings = Settings::from_lookup(|k| (k == "ROLLUP_HTTP_SERVER_URL").then(|| url.into())).unwrap();
+        assert_eq!(settings.rollup_url, url);
+    }
 
     #[test]
     fn defaults_are_canonical_and_overrides_are_part_of_genesis() {
