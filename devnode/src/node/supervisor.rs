@@ -230,11 +230,7 @@ impl Supervisor {
     /// Rebuilds a fresh backend's ledger from the processed inputs, comparing every status and
     /// output with the stored ones. Inspects wait meanwhile.
     async fn replay(&mut self, backend: &mut Backend) -> Result<(), Stop> {
-        let fail_store = |health: &Health, e: StoreError| {
-            health.fail(format!("cannot read the database: {e}"), "check the data directory, then restart the node");
-            Stop::Failed
-        };
-        let processed = self.store.processed().map_err(|e| fail_store(&self.health, e))?;
+        let processed = self.store.processed().map_err(|e| self.fail_store(&e))?;
         let total = processed.len() as u64;
         if total > 0 {
             tracing::info!("rebuilding the backend's state from {total} processed inputs");

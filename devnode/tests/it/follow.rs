@@ -98,6 +98,16 @@ async fn reference(anvil: &Anvil) -> (Vec<(u64, String, String)>, Value) {
     result
 }
 
+/// Waits (bounded) for the node to fail and returns its reason.
+pub(crate) async fn failure(ready: &Ready) -> String {
+    let failed = tokio::time::timeout(Duration::from_secs(60), ready.health.failed()).await;
+    assert!(failed.is_ok(), "the node never failed: {}", ready.health.to_json());
+    match ready.health.phase() {
+        Phase::Failed { reason, .. } => reason,
+        phase => panic!("{phase:?}"),
+    }
+}
+
 async fn snapshot(anvil: &Anvil) -> Value {
     anvil.rpc().call("evm_snapshot", json!([])).await.unwrap()
 }
@@ -300,12 +310,7 @@ async fn a_store_that_cannot_be_written_fails_the_node_visibly() {
     let conn = rusqlite::Connection::open(dir.join("data/devnode.sqlite3")).unwrap();
     conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
     send(&ready, b"cannot be stored").await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while ready.health.is_ready() {
-        assert!(tokio::time::Instant::now() < deadline, "the node never noticed");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let failure = ready.health.failure().unwrap();
+    let failure = failure(&ready).await;
     assert!(failure.contains("locked"), "{failure}");
     let (status, answer) = inspect(&ready, "info").await;
     assert_eq!(status, 503, "{answer}");
@@ -448,14 +453,7 @@ async fn an_input_without_its_log_fails_the_node_instead_of_waiting_for_ever() {
     .await
     .unwrap();
     assert_eq!(send(&ready, b"two").await, 2, "the InputBox counted the phantom input");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let reason = loop {
-        if let Phase::Failed { reason, .. } = ready.health.phase() {
-            break reason;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{:?}", ready.health.phase());
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let reason = failure(&ready).await;
     assert!(reason.contains("input 1") && reason.contains("no InputAdded log"), "{reason}");
     assert!(node.stop().await.is_err());
     let _ = std::fs::remove_dir_all(&dir);

@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use devnode::health::Phase;
 use devnode::l1::{self, Address, Anvil, AnvilConfig, NodeModules, Rpc, TxRequest, H256, U256};
 use devnode::node::Ready;
 use devnode::settle::merkle::Validity;
@@ -216,14 +215,7 @@ async fn claims_are_submitted_once_across_restarts_and_a_validator_checks_them()
     let wrong = l1::Claim { epoch_hash: H256::repeat_byte(0xbd), first_input: input, last_input: input };
     let application = &validator.ready.book.application;
     l1::submit_claim(&rpc, application.authority, application.owner, application.app, wrong).await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    let reason = loop {
-        if let Phase::Failed { reason, .. } = validator.ready.health.phase() {
-            break reason;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{}", validator.ready.health.to_json());
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let reason = super::follow::failure(&validator.ready).await;
     assert!(reason.contains(&format!("inputs {input}..={input}")) && reason.contains("0xbdbd"), "{reason}");
     assert!(validator.ready.health.to_json()["settlement"]["disagreement"].is_string());
     assert!(validator.stop().await.is_err());
