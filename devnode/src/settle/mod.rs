@@ -161,8 +161,9 @@ impl Settler {
                         Mode::Claim => "L1 holds a claim this node did not make for these inputs: use a fresh chain, or a chain where only this node claims",
                         Mode::Validate => "the claimer's node computed another epoch hash for these inputs than this validator",
                     };
-                    self.health.fail(format!("claim disagreement: {reason}"), hint);
+                    // The status first: whoever sees the failed phase finds the disagreement in it.
                     self.report(&self.store.claims().unwrap_or_default(), Some(&reason));
+                    self.health.fail(format!("claim disagreement: {reason}"), hint);
                     return;
                 }
             }
