@@ -4,7 +4,8 @@
 # native backend, a quick benchmark smoke run, the fuzz corpus replay), a check that the fuzz
 # targets compile, the console's unit tests and its end-to-end test against a running dev node,
 # then the backend's end-to-end test with the static riscv64 backend under qemu-user, whose
-# transcripts must be byte-identical to the native ones.
+# transcripts must be byte-identical to the native ones, on the scripted streams and on a
+# generated stream of 1,000 mixed requests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -56,4 +57,9 @@ for f in "$native"/*.out; do
 done
 [ "$count" -gt 0 ] || { echo "no transcripts were written" >&2; exit 1; }
 echo "$count transcripts identical" >&2
+
+# The same comparison at scale, on a generated 1,000-request stream; the native side is the debug
+# build above, so its rates are no measure of the riscv64 cost (README, "Performance").
+step "determinism: a generated stream, native and riscv64"
+NATIVE_BIN=target/debug/dapp RISCV64_BIN="$bin" scripts/determinism.sh 1000
 step "all tests passed"

@@ -27,11 +27,14 @@ use crate::script::{transcript, Exchange, Script};
 
 /// How the server answers outputs: like Cartesi's in-machine server, or like the v1 host-runner.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Style {
+pub(crate) enum Style {
     Cartesi,
     HostRunner,
     /// Answers every `/notice` with 500, to check that a failed post is never dropped.
     FailNotices,
+    /// Like `Cartesi`, but hands out the next request at once, without a 202 first: for long
+    /// generated streams (`determinism.rs`), where a pause per request would dominate.
+    Stream,
 }
 
 #[derive(Default)]
@@ -146,7 +149,7 @@ impl Server {
             st.last_status = Some(finish.status);
             // Every request is preceded by one 202, so "ask again" is exercised after accepts
             // and rejects alike.
-            if st.owe_202 {
+            if st.owe_202 && self.style != Style::Stream {
                 st.owe_202 = false;
                 true
             } else if st.next < st.requests.len() {
@@ -218,7 +221,7 @@ pub(crate) fn spawn_backend(url: String, settings: &std::collections::BTreeMap<S
 }
 
 /// Serves a script to the binary and returns the transcript of what it posted.
-async fn run_binary(script: &Script, style: Style) -> (Vec<Exchange>, Option<String>, Child) {
+pub(crate) async fn run_binary(script: &Script, style: Style) -> (Vec<Exchange>, Option<String>, Child) {
     let requests = script.requests.iter().map(|(_, r)| serde_json::to_value(r).unwrap()).collect();
     run_requests(requests, &script.settings, style).await
 }
@@ -239,7 +242,9 @@ async fn run_requests(
     // child too, so a backend that dies early fails the test at once.
     let done = server.done.notified();
     tokio::pin!(done);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(300);
+    let limit =
+        Duration::from_secs(300) + Duration::from_millis(100) * server.state.lock().unwrap().requests.len() as u32;
+    let deadline = tokio::time::Instant::now() + limit;
     loop {
         tokio::select! {
             _ = &mut done => break,
@@ -252,7 +257,7 @@ async fn run_requests(
         }
         if tokio::time::Instant::now() > deadline {
             let _ = child.kill();
-            panic!("the backend did not finish the script within 300 s");
+            panic!("the backend did not finish the script within {limit:?}");
         }
     }
     let st = server.state.lock().unwrap();

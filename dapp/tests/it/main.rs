@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)] // Test helpers fail loudly by design.
 mod catalogue;
 mod corpus;
+mod determinism;
 mod e2e;
 mod e2e_hostile;
 mod fuzz;
