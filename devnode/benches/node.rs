@@ -3,11 +3,17 @@
 //! Run: `cargo build --release -p dapp && cargo bench -p devnode --bench node`
 //! (`DEVNODE_BENCH_QUICK=1` for small sizes).
 //!
+//! 0. The loopback ceiling: a minimal hyper server and a client process doing the exchange the
+//!    node and a backend do per input (one `/finish` round trip that hands out a request, one
+//!    `/report` post, keep-alive), with nothing else. Every rate below is printed as a ratio to it.
 //! 1. Inputs/s through the node's processing path (store the input, hand it to the backend over
 //!    the rollup API, store the outputs) with the ledger backend, and with a null backend that
-//!    accepts everything, in the same run: their ratio is the node's share of the cost.
+//!    makes the same exchange as the ceiling, each with the on-disk store (as users run the node)
+//!    and in memory: ledger / null is the backend's share, null / ceiling the node's.
 //! 2. Inspect requests/s and p99 latency under a bounded load (a few clients on loopback).
-//! 3. How long a node started with `--block-time 2` takes to be ready: on a fresh chain (every
+//! 3. Replay: a fresh ledger backend rebuilt from a stored history of processed inputs (on disk),
+//!    every status and output compared with the stored ones, as the node does at start.
+//! 4. How long a node started with `--block-time 2` takes to be ready: on a fresh chain (every
 //!    contract and test token deployed) and again on the chain it saved.
 
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
@@ -33,7 +39,9 @@ const ETHER_PORTAL: &str = "0xFfdbe43d4c855BF7e0f105c400A50857f53AB044";
 /// `cargo test --all-targets` (which runs the quick variant as a smoke test).
 fn ledger_backend() -> BackendCommand {
     let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
-    let program = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target").join(profile).join("dapp");
+    let target = option_env!("CARGO_TARGET_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"), PathBuf::from);
+    let program = target.join(profile).join("dapp");
     let flag = if profile == "release" { "--release" } else { "" };
     assert!(program.exists(), "{} is missing: cargo build {flag} -p dapp", program.display());
     BackendCommand { program, args: vec![], runner: None, env: vec![("LEDGER_MAX_BLOCK_TXS".into(), "64".into())] }
@@ -241,17 +249,137 @@ async fn null_backend_loop() {
                 .header(hyper::header::CONTENT_TYPE, "application/json")
                 .body(Full::new(Bytes::from_static(br#"{"status":"accept"}"#)))
                 .unwrap();
-            match sender.send_request(req).await {
+            let handed_out = match sender.send_request(req).await {
                 Ok(res) => {
+                    let handed_out = res.status() == hyper::StatusCode::OK;
                     let _ = res.into_body().collect().await;
+                    handed_out
                 }
                 Err(e) => {
                     eprintln!("null backend: {e}; reconnecting");
                     break;
                 }
+            };
+            // The same exchange as the ceiling's client: one report per request.
+            if handed_out && post_report(&mut sender, "/report").await.is_err() {
+                break;
             }
         }
     }
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn post(sender: &mut Sender, path: &str, body: &'static [u8]) -> Result<hyper::StatusCode, hyper::Error> {
+    sender.ready().await?;
+    let req = hyper::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header(hyper::header::HOST, "localhost")
+        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .body(Full::new(Bytes::from_static(body)))
+        .unwrap();
+    let res = sender.send_request(req).await?;
+    let status = res.status();
+    res.into_body().collect().await?;
+    Ok(status)
+}
+
+async fn post_report(sender: &mut Sender, path: &str) -> Result<hyper::StatusCode, hyper::Error> {
+    post(sender, path, br#"{"payload":"0x6f6b"}"#).await
+}
+
+/// The ceiling's client (this binary run again): `/finish` until it answers 202, one `/report`
+/// after each request handed out, on one kept-alive connection.
+async fn ceiling_client() {
+    let url = std::env::var("ROLLUP_HTTP_SERVER_URL").unwrap();
+    let stream = tokio::net::TcpStream::connect(url.trim_start_matches("http://")).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
+    tokio::spawn(conn);
+    while post(&mut sender, "/finish", br#"{"status":"accept"}"#).await.unwrap() == hyper::StatusCode::OK {
+        post_report(&mut sender, "/report").await.unwrap();
+    }
+}
+
+/// The loopback ceiling: a minimal server handing out `count` copies of one encoded request to
+/// the ceiling client, reading each `/report`. Timed from the first `/finish` to the last.
+async fn ceiling(request: &RollupRequest, count: usize) -> Duration {
+    use std::sync::atomic::Ordering;
+    struct Shared {
+        body: Bytes,
+        left: AtomicU64,
+        started: std::sync::Mutex<Option<Instant>>,
+        done: tokio::sync::Notify,
+    }
+    let shared = Arc::new(Shared {
+        body: Bytes::from(serde_json::to_vec(request).unwrap()),
+        left: AtomicU64::new(count as u64),
+        started: std::sync::Mutex::new(None),
+        done: tokio::sync::Notify::new(),
+    });
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let server = shared.clone();
+    tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.unwrap();
+        let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+            let shared = server.clone();
+            async move {
+                let finish = req.uri().path() == "/finish";
+                let _ = req.into_body().collect().await?;
+                let mut res = hyper::Response::new(Full::new(Bytes::new()));
+                if !finish {
+                    *res.status_mut() = hyper::StatusCode::ACCEPTED;
+                    return Ok::<_, hyper::Error>(res);
+                }
+                shared.started.lock().unwrap().get_or_insert_with(Instant::now);
+                if shared.left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok() {
+                    *res.body_mut() = Full::new(shared.body.clone());
+                } else {
+                    *res.status_mut() = hyper::StatusCode::ACCEPTED;
+                    shared.done.notify_one();
+                }
+                Ok(res)
+            }
+        });
+        let _ = hyper::server::conn::http1::Builder::new()
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+            .await;
+    });
+    let client = BackendCommand {
+        program: std::env::current_exe().unwrap(),
+        args: vec![],
+        runner: None,
+        env: vec![("DEVNODE_CEILING_CLIENT".into(), "1".into())],
+    };
+    let done = shared.done.notified();
+    let _client = Backend::spawn(&client, &url).unwrap();
+    done.await;
+    let started = shared.started.lock().unwrap().unwrap();
+    started.elapsed()
+}
+
+/// Replays the processed inputs of `store` into the backend of `running`, comparing every status
+/// and output with the stored ones, as the supervisor does when it starts a backend.
+async fn replay(running: &Running, store: &Store) -> (usize, Duration) {
+    let start = Instant::now();
+    let processed = store.processed().unwrap();
+    for (record, status, outputs) in &processed {
+        let done = running.api.submit(advance_of(record)).await.unwrap();
+        let got = match done.status {
+            Status::Accepted => InputStatus::Accepted,
+            Status::Rejected => InputStatus::Rejected,
+            Status::Exception(_) => InputStatus::Exception,
+        };
+        assert!(got == *status && done.outputs == *outputs, "replaying input {} gave other outputs", record.index);
+    }
+    (processed.len(), start.elapsed())
+}
+
+fn on_disk(dir: &std::path::Path, name: &str) -> Store {
+    let path = dir.join(name);
+    let _ = std::fs::remove_file(&path);
+    Store::open(&path).unwrap()
 }
 
 fn main() {
@@ -260,24 +388,43 @@ fn main() {
         runtime.block_on(null_backend_loop());
         return;
     }
+    if std::env::var("DEVNODE_CEILING_CLIENT").is_ok() {
+        runtime.block_on(ceiling_client());
+        return;
+    }
     let quick = std::env::var("DEVNODE_BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0")
         || !std::env::args().any(|a| a == "--bench");
-    let (accounts, transfers, clients, per_client) = if quick { (20, 200, 2, 100) } else { (200, 3000, 4, 1000) };
-    runtime.block_on(async move {
+    let (accounts, transfers, clients, per_client, history) =
+        if quick { (20, 200, 2, 100, 500) } else { (200, 5000, 4, 1000, 100_000) };
+    let dir = std::env::temp_dir().join(format!("devnode-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    runtime.block_on(async {
         let inputs = inputs(accounts, transfers);
         println!(
-            "devnode bench ({}): {} inputs ({accounts} deposits, {transfers} transfers), in-memory store",
+            "devnode bench ({}): {} inputs ({accounts} deposits, {transfers} transfers); ratios are to the loopback ceiling of this run",
             if quick { "quick" } else { "full" },
             inputs.len()
         );
+        let rate = |n: usize, d: Duration| n as f64 / d.as_secs_f64();
+        let ceiling = rate(inputs.len(), ceiling(&advance_of(&inputs[inputs.len() - 1]), inputs.len()).await);
+        let line = |what: &str, r: f64, note: &str| {
+            println!("{what:<52} {r:>9.0} inputs/s {:>7.3} {note}", r / ceiling);
+        };
+        line("0 loopback ceiling (/finish + /report, keep-alive)", ceiling, "");
         let ledger = start(&ledger_backend()).await;
-        let with_ledger = feed(&ledger, &Store::open_in_memory().unwrap(), &inputs).await;
         let null = start(&null_backend()).await;
-        let with_null = feed(&null, &Store::open_in_memory().unwrap(), &inputs).await;
-        let rate = |d: Duration| inputs.len() as f64 / d.as_secs_f64();
-        println!("1 inputs/s, node + ledger backend   {:>10.0}", rate(with_ledger));
-        println!("1 inputs/s, node + null backend     {:>10.0}", rate(with_null));
-        println!("1 ratio ledger / null               {:>10.3}   target >= 0.8", rate(with_ledger) / rate(with_null));
+        let ledger_disk = rate(inputs.len(), feed(&ledger, &on_disk(&dir, "ledger.sqlite"), &inputs).await);
+        let null_disk = rate(inputs.len(), feed(&null, &on_disk(&dir, "null.sqlite"), &inputs).await);
+        // Fresh backends: the ledger one above already holds these inputs.
+        let ledger = start(&ledger_backend()).await;
+        let ledger_mem = rate(inputs.len(), feed(&ledger, &Store::open_in_memory().unwrap(), &inputs).await);
+        let null_mem = rate(inputs.len(), feed(&null, &Store::open_in_memory().unwrap(), &inputs).await);
+        line("1 node + null backend, on-disk store", null_disk, "target >= 0.5");
+        line("1 node + ledger backend, on-disk store", ledger_disk, "");
+        line("1 node + null backend, in-memory store", null_mem, "");
+        line("1 node + ledger backend, in-memory store", ledger_mem, "");
+        println!("1 ratio ledger / null, on-disk store {:>25.3} target >= 0.8", ledger_disk / null_disk);
+        println!("1 ratio ledger / null, in-memory store {:>23.3}", ledger_mem / null_mem);
         let (rps, p50, p99) = inspect_load(&ledger, clients, per_client).await;
         println!(
             "2 inspect info, {clients} clients x {per_client}: {rps:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms",
@@ -285,12 +432,17 @@ fn main() {
             p99.as_secs_f64() * 1e3
         );
         let _ = (ledger.url, null.url);
-        let data = std::env::temp_dir().join(format!("devnode-bench-start-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&data);
+        // A history of processed inputs on disk, then a fresh backend rebuilt from it.
+        let store = on_disk(&dir, "history.sqlite");
+        let writer = start(&ledger_backend()).await;
+        feed(&writer, &store, &crate::inputs(accounts, history as u64 - accounts)).await;
+        let (replayed, took) = replay(&start(&ledger_backend()).await, &store).await;
+        line(&format!("3 replay of {replayed} processed inputs, on-disk store"), rate(replayed, took), "target >= 10,000 inputs/s");
+        let data = dir.join("start");
         let first = start_with_block_time(&data).await;
         let again = start_with_block_time(&data).await;
-        let _ = std::fs::remove_dir_all(&data);
-        println!("3 ready, --block-time 2, fresh chain  {:>8.2} s   target < 15 s", first.as_secs_f64());
-        println!("3 ready, --block-time 2, saved chain  {:>8.2} s", again.as_secs_f64());
+        println!("4 ready, --block-time 2, fresh chain  {:>8.2} s   target < 15 s", first.as_secs_f64());
+        println!("4 ready, --block-time 2, saved chain  {:>8.2} s", again.as_secs_f64());
     });
+    let _ = std::fs::remove_dir_all(&dir);
 }
