@@ -29,6 +29,8 @@ use rollup::RollupRequest;
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Notify};
 
+use crate::http::{reply, reply_typed};
+
 /// Largest request body: the limit of Cartesi's own server from guest tools 0.17 on.
 const MAX_BODY: usize = 5 << 20;
 
@@ -121,18 +123,6 @@ impl std::fmt::Debug for RollupApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RollupApi").field("finish_timeout", &self.shared.finish_timeout).finish()
     }
-}
-
-fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(body.into()));
-    *r.status_mut() = status;
-    r
-}
-
-fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
-    let mut r = reply(status, body);
-    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
-    r
 }
 
 /// 128 bits from the kernel's generator, as hex: the secret of a session's URL.
@@ -310,7 +300,7 @@ impl RollupApi {
                     let advance = matches!(job.request, RollupRequest::AdvanceState(_));
                     state.current =
                         Some(Current { advance, outputs: Vec::new(), vouchers: 0, notices: 0, done: job.done });
-                    return json(StatusCode::OK, body);
+                    return reply_typed(StatusCode::OK, "application/json", body);
                 }
             }
             tokio::select! {
@@ -346,7 +336,7 @@ impl RollupApi {
         current.outputs.push(output);
         // As Cartesi's server: 201 with the output's index within the input, 202 for reports.
         match index {
-            Some(i) => json(StatusCode::CREATED, format!(r#"{{"index":{i}}}"#)),
+            Some(i) => reply_typed(StatusCode::CREATED, "application/json", format!(r#"{{"index":{i}}}"#)),
             None => reply(StatusCode::ACCEPTED, ""),
         }
     }
