@@ -13,13 +13,13 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use rollup::wire::{HexBytes, Inspect, Output};
-use rollup::RollupRequest;
+use rollup::{InputStatus, RollupRequest};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::http::reply_any_origin;
-use crate::rollup_api::{Completion, RollupApi, Status};
+use crate::rollup_api::{Completion, RollupApi};
 
 /// Inspects waiting for their turn beyond this many are refused with 503: a client flooding the
 /// node must not grow its memory without bound.
@@ -150,11 +150,13 @@ async fn handle(queue: &Inspects, req: Request<Incoming>) -> Response<Full<Bytes
         Ok(Err(refusal)) => return text(refusal.status, refusal.message),
         Err(_) => return text(StatusCode::SERVICE_UNAVAILABLE, "the dev node is stopping"),
     };
-    let (status, exception) = match &completion.status {
-        Status::Accepted => ("Accepted", None),
-        Status::Rejected => ("Rejected", None),
-        Status::Exception(p) => ("Exception", Some(HexBytes(p.clone()))),
+    // Cartesi's v1 inspect names the status in its own spelling.
+    let status = match completion.status {
+        InputStatus::Accepted => "Accepted",
+        InputStatus::Rejected => "Rejected",
+        InputStatus::Exception | InputStatus::Unprocessed => "Exception",
     };
+    let exception = completion.exception.clone().map(HexBytes);
     let reports: Vec<_> = completion
         .outputs
         .iter()
