@@ -79,7 +79,7 @@ fn node(iv: &[u32; 8], left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
 /// with shared ancestors computed once, independent of the total number of leaves except
 /// through the logarithm. Missing right subtrees hash as precomputed empty subtrees.
 #[derive(Clone, Debug)]
-pub struct StateTree {
+pub(crate) struct StateTree {
     /// `levels[0]` are the leaves; `levels[i]` has `ceil(len / 2^i)` nodes.
     levels: Vec<Vec<[u8; 32]>>,
     /// `empty[i]` is the root of an empty subtree of height `i`.
@@ -102,19 +102,15 @@ impl Default for StateTree {
 }
 
 impl StateTree {
-    pub fn len(&self) -> u64 {
+    pub(crate) fn len(&self) -> u64 {
         self.levels[0].len() as u64
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.levels[0].is_empty()
     }
 
     /// Sets leaves, then rehashes every ancestor of a changed leaf once.
     ///
     /// `updates` must be sorted by slot, and a slot may be at most the current length (a new
     /// leaf is appended). Returns `false` and changes nothing if that contract is broken.
-    pub fn update(&mut self, updates: &[(u64, [u8; 32])]) -> bool {
+    pub(crate) fn update(&mut self, updates: &[(u64, [u8; 32])]) -> bool {
         let mut len = self.levels[0].len() as u64;
         for pair in updates.windows(2) {
             if pair[0].0 >= pair[1].0 {
@@ -175,22 +171,22 @@ impl StateTree {
     }
 
     /// The root over the next power of two at or above the leaf count (empty tree: zeros).
-    pub fn root(&self) -> Hash {
+    pub(crate) fn root(&self) -> Hash {
         Hash(self.levels.last().and_then(|top| top.first()).copied().unwrap_or(self.empty[0]))
     }
 
     /// Inner nodes hashed by all updates so far: one SHA-256 compression each.
-    pub fn nodes_hashed(&self) -> u64 {
+    pub(crate) fn nodes_hashed(&self) -> u64 {
         self.hashed
     }
 
     /// Bytes held by the tree's nodes (for memory accounting).
-    pub fn heap_bytes(&self) -> usize {
+    pub(crate) fn heap_bytes(&self) -> usize {
         self.levels.iter().map(|l| l.capacity() * 32).sum()
     }
 
     /// Recomputes the root from the leaves alone (for checks: must equal [`StateTree::root`]).
-    pub fn recompute_root(&self) -> Hash {
+    pub(crate) fn recompute_root(&self) -> Hash {
         let mut level: Vec<[u8; 32]> = self.levels[0].clone();
         let mut height = 0;
         while level.len() > 1 {
