@@ -40,7 +40,7 @@ pub use chain::{Block, TxLocation};
 pub use config::{Config, ConfigError};
 pub use error::{ErrorCode, Rejection};
 pub use input::{Action, Fatal, Input, Outcome, Receipt};
-pub use ledger::Ledger;
+pub use ledger::{Compressions, Ledger};
 pub use op::{AbiFunction, Op};
 pub use render::{BODY_ENVELOPE_BYTES, MAX_OUTPUT_BYTES, MAX_REQUEST_BODY_BYTES};
 pub use tx::{Tx, TxKind};

@@ -50,8 +50,14 @@ fn state_bytes(state: &[u32; 8]) -> [u8; 32] {
     out
 }
 
+/// SHA-256 compressions that `sha256` of a `len`-byte message runs: the message, the 0x80
+/// terminator and the 8-byte length, in 64-byte blocks.
+pub fn sha256_compressions(len: usize) -> u64 {
+    (len as u64 + 9).div_ceil(64)
+}
+
 /// The chaining state after compressing a domain block (the tag, zero-padded to 64 bytes).
-fn domain_iv(tag: &[u8]) -> [u32; 8] {
+pub(crate) fn domain_iv(tag: &[u8]) -> [u32; 8] {
     let mut block = [0u8; 64];
     block[..tag.len()].copy_from_slice(tag);
     let mut state = SHA256_IV;
@@ -59,16 +65,22 @@ fn domain_iv(tag: &[u8]) -> [u32; 8] {
     state
 }
 
-/// An inner node of the state tree: one SHA-256 compression of `left ‖ right`, starting from a
-/// domain-separated chaining value (so an inner node can never be read as a leaf, whose hash is
-/// a full SHA-256 of a tagged, differently sized message). One compression per node, as in
-/// Zcash Sprout's note commitment tree, halves the cost of a path update.
+/// An inner node of a tree: one SHA-256 compression of `left ‖ right`, starting from a
+/// domain-separated chaining value (so an inner node can never be read as a leaf, which is
+/// hashed from a chaining value of its own). One compression per node, as in Zcash Sprout's
+/// note commitment tree, halves the cost of a path update.
 fn node(iv: &[u32; 8], left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
     let mut block = [0u8; 64];
     block[..32].copy_from_slice(left);
     block[32..].copy_from_slice(right);
+    hash_block(iv, &block)
+}
+
+/// One SHA-256 compression of a 64-byte block from a domain chaining value (see
+/// [`domain_iv`]): the hash of a fixed-size record, such as a state-tree leaf.
+pub(crate) fn hash_block(iv: &[u32; 8], block: &[u8; 64]) -> [u8; 32] {
     let mut state = *iv;
-    compress(&mut state, &block);
+    compress(&mut state, block);
     state_bytes(&state)
 }
 
@@ -89,9 +101,10 @@ pub(crate) struct StateTree {
     hashed: u64,
 }
 
-impl Default for StateTree {
-    fn default() -> Self {
-        let iv = domain_iv(b"ledger/state-tree/node/v1");
+impl StateTree {
+    /// An empty tree whose inner nodes hash from the domain `tag`.
+    pub(crate) fn new(tag: &[u8]) -> Self {
+        let iv = domain_iv(tag);
         let mut empty = vec![[0u8; 32]];
         for i in 0..64 {
             let e = empty[i];
@@ -99,9 +112,11 @@ impl Default for StateTree {
         }
         StateTree { levels: vec![Vec::new()], empty, iv, hashed: 0 }
     }
-}
 
-impl StateTree {
+    pub(crate) fn leaf(&self, index: u64) -> Option<[u8; 32]> {
+        usize::try_from(index).ok().and_then(|i| self.levels[0].get(i)).copied()
+    }
+
     pub(crate) fn len(&self) -> u64 {
         self.levels[0].len() as u64
     }
@@ -185,6 +200,33 @@ impl StateTree {
         self.levels.iter().map(|l| l.capacity() * 32).sum()
     }
 
+    /// The inclusion proof of leaf `index`: its sibling at every level, bottom up (an absent
+    /// sibling is the empty subtree of that level).
+    #[cfg(test)]
+    pub(crate) fn proof(&self, index: u64) -> Vec<[u8; 32]> {
+        let mut i = index as usize;
+        let mut siblings = Vec::new();
+        for (height, level) in self.levels[..self.levels.len() - 1].iter().enumerate() {
+            siblings.push(level.get(i ^ 1).copied().unwrap_or(self.empty[height]));
+            i /= 2;
+        }
+        siblings
+    }
+
+    /// The root that `leaf` at `index` and its `proof` imply.
+    #[cfg(test)]
+    pub(crate) fn root_from_proof(&self, index: u64, leaf: [u8; 32], proof: &[[u8; 32]]) -> Hash {
+        let mut node_hash = leaf;
+        for (height, sibling) in proof.iter().enumerate() {
+            node_hash = if (index >> height) & 1 == 0 {
+                node(&self.iv, &node_hash, sibling)
+            } else {
+                node(&self.iv, sibling, &node_hash)
+            };
+        }
+        Hash(node_hash)
+    }
+
     /// Recomputes the root from the leaves alone (for checks: must equal [`StateTree::root`]).
     pub(crate) fn recompute_root(&self) -> Hash {
         let mut level: Vec<[u8; 32]> = self.levels[0].clone();
@@ -207,7 +249,7 @@ mod tests {
 
     #[test]
     fn incremental_updates_match_a_full_recomputation() {
-        let mut tree = StateTree::default();
+        let mut tree = StateTree::new(b"test/node");
         assert_eq!(tree.root(), Hash::ZERO);
         let mut next = 0u64;
         for round in 0..40u64 {
@@ -226,7 +268,7 @@ mod tests {
 
     #[test]
     fn out_of_order_or_gapped_updates_are_refused_without_change() {
-        let mut tree = StateTree::default();
+        let mut tree = StateTree::new(b"test/node");
         assert!(tree.update(&[(0, leaf(0)), (1, leaf(1))]));
         let root = tree.root();
         assert!(!tree.update(&[(1, leaf(9)), (0, leaf(8))]));

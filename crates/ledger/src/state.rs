@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::asset::Asset;
 use crate::input::Fatal;
-use crate::merkle::{sha256, StateTree};
+use crate::merkle::{domain_iv, hash_block, sha256, StateTree};
 use crate::slots::SlotIndex;
 use crate::types::{u256_be, Address, Hash, U256};
 
@@ -50,7 +50,14 @@ pub(crate) struct State {
     dirty: Vec<u32>,
     dirty_flags: Vec<bool>,
     dirty_assets: Vec<u32>,
+    /// The balance tree: one leaf per slot, `(account, asset id, confirmed amount)`.
     tree: StateTree,
+    /// The asset registry's tree: leaf `id` is the digest of asset `id`, so the balance leaves
+    /// can name assets by id and still commit to what each asset is.
+    asset_tree: StateTree,
+    leaf_iv: [u32; 8],
+    /// Compressions spent on balance leaves and asset-tree leaves so far (for benchmarks).
+    leaves_hashed: u64,
     addresses: u64,
     pending_addresses: u64,
 }
@@ -66,12 +73,17 @@ impl State {
             dirty: Vec::new(),
             dirty_flags: Vec::new(),
             dirty_assets: Vec::new(),
-            tree: StateTree::default(),
+            tree: StateTree::new(b"ledger/state-tree/node/v1"),
+            asset_tree: StateTree::new(b"ledger/asset-tree/node/v1"),
+            leaf_iv: domain_iv(b"ledger/state-tree/leaf/v2"),
+            leaves_hashed: 0,
             addresses: 0,
             pending_addresses: 0,
         };
         state.register(Asset::Eth);
         state.register(Asset::Coin);
+        // Two appends to an empty tree: in order, so this cannot fail.
+        state.confirm_assets();
         state
     }
 
@@ -138,14 +150,26 @@ impl State {
         self.addresses
     }
 
-    /// The tree's commitment to every confirmed entry: its root and leaf count.
-    pub(crate) fn tree_commitment(&self) -> (Hash, u64) {
-        (self.tree.root(), self.tree.len())
+    /// The trees' commitment to every confirmed entry and to the asset registry: the balance
+    /// tree's root and leaf count, then the asset tree's.
+    pub(crate) fn tree_commitment(&self) -> [(Hash, u64); 2] {
+        [(self.tree.root(), self.tree.len()), (self.asset_tree.root(), self.asset_tree.len())]
     }
 
-    /// Whether the incremental tree equals a full recomputation from its leaves.
+    /// Whether both incremental trees equal a full recomputation from their leaves, and every
+    /// balance leaf equals the hash of its entry's confirmed value.
     pub(crate) fn tree_is_consistent(&self) -> bool {
-        self.tree.root() == self.tree.recompute_root()
+        let leaves_match = self.entries().take(self.tree.len() as usize).enumerate().all(|(slot, (account, id, b))| {
+            self.tree.leaf(slot as u64) == Some(self.leaf_hash(&account, id, b.confirmed))
+        });
+        leaves_match
+            && self.tree.root() == self.tree.recompute_root()
+            && self.asset_tree.root() == self.asset_tree.recompute_root()
+    }
+
+    /// Compressions spent so far on (leaves, inner nodes) of both trees.
+    pub(crate) fn tree_compressions(&self) -> (u64, u64) {
+        (self.leaves_hashed, self.tree.nodes_hashed() + self.asset_tree.nodes_hashed())
     }
 
     pub(crate) fn tree_nodes_hashed(&self) -> u64 {
@@ -158,6 +182,7 @@ impl State {
             + self.balances.capacity() * std::mem::size_of::<Balance>()
             + self.dirty_flags.capacity()
             + self.tree.heap_bytes()
+            + self.asset_tree.heap_bytes()
     }
 
     /// The id of `asset`, registering it if it is new.
@@ -234,8 +259,12 @@ impl State {
             .collect();
         let leaves: Vec<(u64, [u8; 32])> = gathered
             .iter()
-            .map(|&(slot, (account, id), value)| (u64::from(slot), leaf_hash(&account, &self.asset(id).digest, value)))
+            .map(|&(slot, (account, id), value)| (u64::from(slot), self.leaf_hash(&account, id, value)))
             .collect();
+        self.leaves_hashed += leaves.len() as u64;
+        if !self.confirm_assets() {
+            return Err(Fatal::Invariant("asset tree update out of order".into()));
+        }
         dirty.clear();
         self.dirty = dirty;
         if !self.tree.update(&leaves) || self.tree.len() != self.balances.len() as u64 {
@@ -268,7 +297,64 @@ impl State {
     }
 }
 
-/// A state-tree leaf: sha256 over a tag, the account, the asset digest and the amount.
-fn leaf_hash(account: &Address, asset_digest: &[u8; 32], amount: U256) -> [u8; 32] {
-    sha256(&[b"L", &account.0, asset_digest, &u256_be(amount)]).0
+impl State {
+    /// A balance leaf: one SHA-256 compression, from the leaf domain's chaining value, of the
+    /// 64-byte record account (20) ‖ asset id (4, big-endian) ‖ amount (32) ‖ 8 zero bytes. The
+    /// id stands for the asset whose digest is leaf `id` of the asset tree, which the state
+    /// root also commits to.
+    fn leaf_hash(&self, account: &Address, id: u32, amount: U256) -> [u8; 32] {
+        let mut block = [0u8; 64];
+        block[..20].copy_from_slice(&account.0);
+        block[20..24].copy_from_slice(&id.to_be_bytes());
+        block[24..56].copy_from_slice(&u256_be(amount));
+        hash_block(&self.leaf_iv, &block)
+    }
+
+    /// Appends the digests of the assets registered since the last seal to the asset tree.
+    /// Assets are registered only when a transaction is admitted, and every admitted
+    /// transaction is sealed with the next block, so the tree always ends up holding them all.
+    fn confirm_assets(&mut self) -> bool {
+        let start = self.asset_tree.len();
+        let new: Vec<(u64, [u8; 32])> =
+            self.assets.iter().enumerate().skip(start as usize).map(|(id, a)| (id as u64, a.digest)).collect();
+        self.leaves_hashed += new.len() as u64;
+        self.asset_tree.update(&new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A single balance is proven against the state trees by its record alone: the leaf is
+    /// recomputed from (account, asset id, amount), its path leads to the balance root, and the
+    /// asset's digest and path lead to the asset root.
+    #[test]
+    fn a_single_balance_is_proven_by_its_record_and_two_paths() {
+        let mut state = State::new();
+        let token = Asset::Erc20(Address([0x20; 20]));
+        let accounts: Vec<Address> = (1..=9u8).map(|i| Address([i; 20])).collect();
+        for (i, account) in accounts.iter().enumerate() {
+            let asset = if i % 3 == 0 { token } else { Asset::Eth };
+            let id = state.register(asset);
+            let slot = state.slot(*account, id);
+            state.set_pending(slot, U256::from(100 + i as u64));
+        }
+        state.confirm().unwrap();
+        let [(balance_root, _), (asset_root, _)] = state.tree_commitment();
+        for (slot, (account, id, balance)) in state.entries().enumerate() {
+            let leaf = state.leaf_hash(&account, id, balance.confirmed);
+            let proof = state.tree.proof(slot as u64);
+            assert_eq!(state.tree.root_from_proof(slot as u64, leaf, &proof), balance_root);
+            let digest = sha256(&[&state.asset(id).asset.encode()]).0;
+            let asset_proof = state.asset_tree.proof(u64::from(id));
+            assert_eq!(state.asset_tree.root_from_proof(u64::from(id), digest, &asset_proof), asset_root);
+            // Another amount, or another asset id, does not verify.
+            let forged = state.leaf_hash(&account, id, balance.confirmed + 1);
+            assert_ne!(state.tree.root_from_proof(slot as u64, forged, &proof), balance_root);
+            let swapped = state.leaf_hash(&account, id ^ 1, balance.confirmed);
+            assert_ne!(state.tree.root_from_proof(slot as u64, swapped, &proof), balance_root);
+        }
+        assert!(state.tree_is_consistent());
+    }
 }

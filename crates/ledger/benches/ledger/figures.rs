@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use ledger::block::{Header, NonceSearch, HEADER_VERSION};
 use ledger::merkle::compress;
-use ledger::{Action, Asset, Hash, Op, U256};
+use ledger::{Action, Asset, Compressions, Hash, Op, U256};
 
 use crate::support::{account, bench_config, live_bytes, transfer, Driver, Sizes, SplitMix, T0};
 
@@ -14,11 +14,42 @@ pub(crate) struct CoreResult {
     pub(crate) block_txs: u32,
     pub(crate) transfers: u64,
     pub(crate) total: Duration,
+    /// Compressions the ledger counted during the timed transfers.
+    pub(crate) work: Compressions,
 }
 
 impl CoreResult {
     pub(crate) fn per_sec(&self) -> f64 {
         self.transfers as f64 / self.total.as_secs_f64()
+    }
+
+    /// Compressions counted per transfer, in total.
+    pub(crate) fn compressions(&self) -> f64 {
+        self.work.total() as f64 / self.transfers as f64
+    }
+
+    /// Where the counted compressions go, per transfer.
+    pub(crate) fn breakdown(&self) -> String {
+        let w = &self.work;
+        let per = |n: u64| n as f64 / self.transfers as f64;
+        format!(
+            "tx hash {:.2}, tx root {:.2}, leaves {:.2}, tree nodes {:.2}, headers {:.3}",
+            per(w.tx_hashes),
+            per(w.tx_roots),
+            per(w.leaves),
+            per(w.tree_nodes),
+            per(w.headers)
+        )
+    }
+}
+
+fn minus(a: Compressions, b: Compressions) -> Compressions {
+    Compressions {
+        tx_hashes: a.tx_hashes - b.tx_hashes,
+        tx_roots: a.tx_roots - b.tx_roots,
+        leaves: a.leaves - b.leaves,
+        tree_nodes: a.tree_nodes - b.tree_nodes,
+        headers: a.headers - b.headers,
     }
 }
 
@@ -34,6 +65,7 @@ pub(crate) fn core_throughput(sizes: &Sizes, block_txs: u32) -> CoreResult {
     let mut total = Duration::ZERO;
     let mut sealing_inputs = Duration::ZERO;
     let height_before = d.ledger.height();
+    let work_before = d.ledger.compressions();
     for _ in 0..blocks {
         let t0 = Instant::now();
         for _ in 1..block_txs {
@@ -62,7 +94,7 @@ pub(crate) fn core_throughput(sizes: &Sizes, block_txs: u32) -> CoreResult {
         funding.as_secs_f64(),
         accounts as f64 / funding.as_secs_f64()
     );
-    let r = CoreResult { block_txs, transfers, total };
+    let r = CoreResult { block_txs, transfers, total, work: minus(d.ledger.compressions(), work_before) };
     println!(
         "  [1] max_block_txs {block_txs}: {transfers} transfers in {blocks} blocks, {:.3} s => {:.0} transfers/s \
          ({:.2} us/transfer; admission {:.2} us, sealing {:.1} us/block = {:.2} us/transfer)",
@@ -72,6 +104,11 @@ pub(crate) fn core_throughput(sizes: &Sizes, block_txs: u32) -> CoreResult {
         (total - sealing_inputs).as_secs_f64() * 1e6 / transfers as f64,
         sealing_inputs.as_secs_f64() * 1e6 / blocks as f64,
         sealing_inputs.as_secs_f64() * 1e6 / transfers as f64,
+    );
+    println!(
+        "  [1] max_block_txs {block_txs}: {:.2} SHA-256 compressions counted per transfer ({})",
+        r.compressions(),
+        r.breakdown()
     );
     r
 }

@@ -8,7 +8,9 @@
 //! which is handy under a profiler.
 //!
 //! Figures:
-//! 1. transfers/s through `Ledger::advance`, admission and sealing included;
+//! 1. transfers/s through `Ledger::advance`, admission and sealing included, as a ratio to raw
+//!    SHA-256 compressions/s of the same run (cost in compression times), and the compressions
+//!    the ledger counts per transfer, by purpose (`Ledger::compressions`);
 //! 2. proof-of-work nonce tries/s against raw SHA-256 compressions/s;
 //! 3. sealing cost per block with 1M accounts against 1k accounts;
 //! 4. heap bytes per account with 1M accounts (a counting global allocator).
@@ -78,15 +80,25 @@ fn main() {
     println!("\n== summary ({variant} variant, {:.1} s) ==", run.elapsed().as_secs_f64());
     row("figure".into(), "value".into(), "target", "status");
     for c in &core {
+        let speed = c.per_sec();
+        let cost = reference / speed;
         row(
             format!("1 transfers/s ({}k acc, max_block_txs {})", sizes.core_accounts / 1000, c.block_txs),
-            format!("{:.0}", c.per_sec()),
-            ">= 500000",
-            status(c.per_sec() >= 500_000.0),
+            format!("{speed:.0}"),
+            ">= 800000",
+            status(speed >= 800_000.0),
+        );
+        // The speed as a ratio to raw compressions/s of this run: the cost of a transfer in
+        // compression times, which cancels most of the machine's speed and load.
+        row(
+            format!("1 cost per transfer in compression times (max_block_txs {})", c.block_txs),
+            format!("{cost:.1}"),
+            "<= 30",
+            status(cost <= 30.0),
         );
         row(
-            format!("1 cost per transfer in SHA-256 compressions (max_block_txs {})", c.block_txs),
-            format!("{:.1}", reference / c.per_sec()),
+            format!("1 compressions counted per transfer (max_block_txs {})", c.block_txs),
+            format!("{:.1}", c.compressions()),
             "",
             "",
         );

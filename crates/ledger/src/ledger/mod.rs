@@ -11,12 +11,34 @@ use crate::block::{Header, HEADER_VERSION};
 use crate::chain::{Block, Chain, StoredTx, TxLocation};
 use crate::config::Config;
 use crate::input::{Action, Fatal, Input, Outcome, Receipt};
-use crate::merkle::sha256;
+use crate::merkle::{sha256, sha256_compressions};
 use crate::op::Op;
 use crate::state::State;
-use crate::tx::Tx;
+use crate::tx::{Tx, TX_ENCODED_LEN};
 use crate::types::{Address, Hash, U256};
 use plan::Planned;
+
+/// SHA-256 compressions the ledger has run since it was created, by purpose: where the hashing
+/// of admission and sealing goes (for benchmarks; not part of the state).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Compressions {
+    /// Transaction hashes (sha256 of the canonical encoding).
+    pub tx_hashes: u64,
+    /// Transaction roots: the inner nodes of each block's transaction tree, and its domain block.
+    pub tx_roots: u64,
+    /// State-tree leaves: balances and asset-registry entries.
+    pub leaves: u64,
+    /// State-tree inner nodes: the paths above changed leaves.
+    pub tree_nodes: u64,
+    /// Headers: the state root, the midstate, every nonce try, and block hashes.
+    pub headers: u64,
+}
+
+impl Compressions {
+    pub fn total(&self) -> u64 {
+        self.tx_hashes + self.tx_roots + self.leaves + self.tree_nodes + self.headers
+    }
+}
 
 /// The ledger. Confirmed state is as of the tip; pending is confirmed plus the pool.
 #[derive(Clone, Debug)]
@@ -31,6 +53,8 @@ pub struct Ledger {
     chain: Chain,
     inputs: u64,
     stopped: Option<String>,
+    /// Compressions counted where they happen (leaves and tree nodes are counted by the state).
+    work: Compressions,
 }
 
 impl Ledger {
@@ -61,6 +85,7 @@ impl Ledger {
             chain: Chain::new(genesis),
             inputs: 0,
             stopped: None,
+            work: Compressions::default(),
             config,
         })
     }
@@ -140,10 +165,16 @@ impl Ledger {
         self.inputs
     }
 
-    /// The commitment to the whole confirmed state: sha256 of a domain tag, the state tree's root
-    /// and leaf count, and the dApp address if known.
+    /// The commitment to the whole confirmed state: sha256 of a domain tag, the balance and
+    /// asset trees' roots and leaf counts, and the dApp address if known.
     pub fn state_root(&self) -> Hash {
         state_root(&self.state, self.confirmed_dapp)
+    }
+
+    /// SHA-256 compressions run so far, by purpose.
+    pub fn compressions(&self) -> Compressions {
+        let (leaves, tree_nodes) = self.state.tree_compressions();
+        Compressions { leaves, tree_nodes, ..self.work }
     }
 
     pub fn confirmed_balance(&self, account: &Address, asset: &Asset) -> U256 {
@@ -239,17 +270,30 @@ impl Ledger {
             Some(d) => sha256(&[&p.tx.encode_with(&d)]),
             None => p.tx.hash(),
         };
+        self.work.tx_hashes += sha256_compressions(TX_ENCODED_LEN);
         self.pool.push((hash, p.tx));
         hash
     }
 }
 
-/// sha256 of a domain tag, the state tree's root and leaf count, and the dApp address if known.
+/// Length of the message [`state_root`] hashes.
+const STATE_ROOT_LEN: usize = 15 + 32 + 8 + 32 + 8 + 1 + 20;
+
+/// sha256 of a domain tag, the balance tree's root and leaf count, the asset tree's root and
+/// leaf count, and the dApp address if known.
 fn state_root(state: &State, dapp: Option<Address>) -> Hash {
     let (flag, dapp) = match dapp {
         Some(a) => (1u8, a.0),
         None => (0u8, [0u8; 20]),
     };
-    let (root, len) = state.tree_commitment();
-    sha256(&[b"ledger/state/v1", &root.0, &len.to_be_bytes(), &[flag], &dapp])
+    let [(balances, entries), (assets, registered)] = state.tree_commitment();
+    sha256(&[
+        b"ledger/state/v2",
+        &balances.0,
+        &entries.to_be_bytes(),
+        &assets.0,
+        &registered.to_be_bytes(),
+        &[flag],
+        &dapp,
+    ])
 }

@@ -1,10 +1,10 @@
 //! Sealing: the pool becomes a mined block and the pending view becomes confirmed.
 
-use super::Ledger;
-use crate::block::{Header, HEADER_VERSION};
+use super::{Ledger, STATE_ROOT_LEN};
+use crate::block::{Header, HEADER_LEN, HEADER_VERSION};
 use crate::chain::StoredTx;
 use crate::input::Fatal;
-use crate::merkle::tx_root;
+use crate::merkle::{sha256_compressions, tx_root};
 use crate::state::COIN_ID;
 use crate::types::{Address, Hash};
 
@@ -55,7 +55,12 @@ impl Ledger {
             state_root: self.state_root(),
             nonce: 0,
         };
-        header.mine(self.config.max_nonce_tries).ok_or(Fatal::NonceExhausted { height })?;
+        let tries = header.mine(self.config.max_nonce_tries).ok_or(Fatal::NonceExhausted { height })?;
+        // The state root, the midstate (three blocks), the tries, this block's hash (indexed
+        // now) and its parent's (computed above).
+        let header_hash = sha256_compressions(HEADER_LEN);
+        self.work.headers += sha256_compressions(STATE_ROOT_LEN) + 3 + tries + 2 * header_hash;
+        self.work.tx_roots += hashes.len() as u64;
         let mut txs = Vec::with_capacity(pool.len());
         for (_, tx) in &pool {
             let asset = self
