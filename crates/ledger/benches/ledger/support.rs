@@ -56,6 +56,44 @@ pub(crate) fn live_bytes() -> usize {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Time.
+
+/// A stopwatch of this thread's on-CPU time (Linux `/proc/thread-self/schedstat`, in
+/// nanoseconds), falling back to wall time elsewhere: on a shared machine, time spent waiting
+/// for a core is not the ledger's cost, and both a figure and its reference are taken this way.
+pub(crate) struct CpuClock {
+    wall: Instant,
+    cpu: Option<Duration>,
+}
+
+fn thread_cpu_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok().map(Duration::from_nanos)
+}
+
+impl CpuClock {
+    pub(crate) fn start() -> CpuClock {
+        CpuClock { wall: Instant::now(), cpu: thread_cpu_time() }
+    }
+
+    pub(crate) fn elapsed(&self) -> Duration {
+        match (self.cpu, thread_cpu_time()) {
+            (Some(start), Some(now)) => now.saturating_sub(start),
+            _ => self.wall.elapsed(),
+        }
+    }
+
+    /// What [`CpuClock::elapsed`] measures, for the report.
+    pub(crate) fn kind() -> &'static str {
+        if thread_cpu_time().is_some() {
+            "on-CPU time"
+        } else {
+            "wall time"
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Deterministic inputs.
 
 /// splitmix64: a small deterministic PRNG (no `rand` dependency).
