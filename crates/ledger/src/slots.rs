@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::types::{prefix_u64, Address};
+use crate::types::Address;
 
 /// (account, asset id) → slot, with the slot → key table.
 ///
@@ -10,22 +10,35 @@ use crate::types::{prefix_u64, Address};
 /// of the account (about one entry per bucket), so a lookup is one table read and a short
 /// binary search over entries that carry the whole key: one or two cache misses where a B-tree
 /// of 100k entries takes four or five. New keys go to a small B-tree and are merged into the
-/// array once it holds an eighth as many, so an insert costs amortized O(1) moves. Addresses
+/// array once it holds a sixteenth as many, so an insert costs amortized O(1) moves. Addresses
 /// are chosen by users, so they may crowd one bucket on purpose; the search inside a bucket is
 /// binary, so the worst case stays logarithmic, never linear as in a hash table's chain.
 /// Entries are never removed, so a miss in both parts is final.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SlotIndex {
-    /// (account, asset id, slot), sorted by (account, asset id).
-    sorted: Vec<(Address, u32, u32)>,
+    /// (key, slot), sorted by key.
+    sorted: Vec<(Key, u32)>,
     /// `buckets[b]..buckets[b + 1]` is the range of `sorted` whose accounts start with the
     /// `bits`-bit value `b`.
     buckets: Vec<u32>,
     bits: u32,
     /// Keys inserted since the last merge.
-    recent: BTreeMap<(Address, u32), u32>,
+    recent: BTreeMap<Key, u32>,
     /// slot → (account, asset id).
     keys: Vec<(Address, u32)>,
+}
+
+/// An account and an asset id as integers that order like the account's bytes then the id, so
+/// that a comparison is a few integer compares rather than a call to `memcmp`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Key(u64, u64, u32, u32);
+
+impl Key {
+    fn new(account: &Address, asset: u32) -> Key {
+        let a = &account.0;
+        let word = |r: std::ops::Range<usize>| a[r].iter().fold(0u64, |w, &b| (w << 8) | u64::from(b));
+        Key(word(0..8), word(8..16), word(16..20) as u32, asset)
+    }
 }
 
 /// The smallest part `recent` may grow to before a merge, whatever the array's size.
@@ -40,39 +53,37 @@ impl SlotIndex {
         &self.keys
     }
 
-    fn bucket_of(&self, account: &Address) -> usize {
+    fn bucket_of(&self, key: &Key) -> usize {
         if self.bits == 0 {
             0
         } else {
-            (prefix_u64(&account.0) >> (64 - self.bits)) as usize
+            (key.0 >> (64 - self.bits)) as usize
         }
     }
 
-    /// The entries of `sorted` of `account`, all asset ids.
-    fn account_range(&self, account: &Address) -> &[(Address, u32, u32)] {
+    /// The part of `sorted` that may hold `key`'s account.
+    fn bucket(&self, key: &Key) -> &[(Key, u32)] {
         if self.sorted.is_empty() {
             return &[];
         }
-        let b = self.bucket_of(account);
-        let bucket = &self.sorted[self.buckets[b] as usize..self.buckets[b + 1] as usize];
-        let start = bucket.partition_point(|e| e.0 < *account);
-        let end = start + bucket[start..].partition_point(|e| e.0 == *account);
-        &bucket[start..end]
+        let b = self.bucket_of(key);
+        &self.sorted[self.buckets[b] as usize..self.buckets[b + 1] as usize]
     }
 
     pub(crate) fn get(&self, account: &Address, asset: u32) -> Option<u32> {
-        let range = self.account_range(account);
-        match range.binary_search_by_key(&asset, |e| e.1) {
-            Ok(i) => Some(range[i].2),
-            Err(_) => self.recent.get(&(*account, asset)).copied(),
+        let key = Key::new(account, asset);
+        let bucket = self.bucket(&key);
+        match bucket.get(bucket.partition_point(|e| e.0 < key)) {
+            Some(&(k, slot)) if k == key => Some(slot),
+            _ => self.recent.get(&key).copied(),
         }
     }
 
     /// Appends a new entry and returns its slot; the caller checked that it is absent.
     pub(crate) fn insert(&mut self, account: Address, asset: u32) -> u32 {
         let slot = self.keys.len() as u32;
-        self.recent.insert((account, asset), slot);
-        if self.recent.len() >= MIN_RECENT.max(self.sorted.len() / 8) {
+        self.recent.insert(Key::new(&account, asset), slot);
+        if self.recent.len() >= MIN_RECENT.max(self.sorted.len() / 16) {
             self.merge();
         }
         self.keys.push((account, asset));
@@ -84,9 +95,9 @@ impl SlotIndex {
         let recent = std::mem::take(&mut self.recent);
         let old = std::mem::take(&mut self.sorted);
         let mut merged = Vec::with_capacity(old.len() + recent.len());
-        let mut new = recent.into_iter().map(|((a, id), s)| (a, id, s)).peekable();
+        let mut new = recent.into_iter().peekable();
         for e in old {
-            while let Some(n) = new.next_if(|n| (n.0, n.1) < (e.0, e.1)) {
+            while let Some(n) = new.next_if(|n| n.0 < e.0) {
                 merged.push(n);
             }
             merged.push(e);
@@ -107,24 +118,32 @@ impl SlotIndex {
         self.sorted = merged;
     }
 
+    /// Every (asset id, slot) of `account`, from both parts.
+    fn entries_of(&self, account: &Address) -> impl Iterator<Item = (u32, u32)> + '_ {
+        let (first, last) = (Key::new(account, 0), Key::new(account, u32::MAX));
+        let bucket = self.bucket(&first);
+        let start = bucket.partition_point(|e| e.0 < first);
+        let end = bucket.partition_point(|e| e.0 <= last);
+        let sorted = bucket[start..end].iter().map(|&(k, slot)| (k.3, slot));
+        sorted.chain(self.recent.range(first..=last).map(|(k, &slot)| (k.3, slot)))
+    }
+
     /// The slots of every entry of `account`, ordered by asset id.
     pub(crate) fn of_account(&self, account: &Address) -> Vec<(u32, u32)> {
-        let mut out: Vec<(u32, u32)> = self.account_range(account).iter().map(|e| (e.1, e.2)).collect();
-        out.extend(self.recent.range((*account, 0)..=(*account, u32::MAX)).map(|(&(_, asset), &slot)| (asset, slot)));
+        let mut out: Vec<(u32, u32)> = self.entries_of(account).collect();
         out.sort_unstable();
         out
     }
 
     pub(crate) fn has_account(&self, account: &Address) -> bool {
-        !self.account_range(account).is_empty()
-            || self.recent.range((*account, 0)..=(*account, u32::MAX)).next().is_some()
+        self.entries_of(account).next().is_some()
     }
 
     /// Approximate heap bytes (B-tree nodes average about 1.5x their entries).
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.sorted.capacity() * std::mem::size_of::<(Address, u32, u32)>()
+        self.sorted.capacity() * std::mem::size_of::<(Key, u32)>()
             + self.buckets.capacity() * 4
-            + self.recent.len() * std::mem::size_of::<((Address, u32), u32)>() * 3 / 2
+            + self.recent.len() * std::mem::size_of::<(Key, u32)>() * 3 / 2
             + self.keys.capacity() * std::mem::size_of::<(Address, u32)>()
     }
 }
