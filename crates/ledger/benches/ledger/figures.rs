@@ -217,7 +217,7 @@ pub(crate) fn sealing_cost(sizes: &Sizes, d: &mut Driver, accounts: u64) -> Seal
         }
         distinct += touched.len();
         let miner = account(0);
-        let start = CpuClock::start();
+        let start = Instant::now();
         let r = d.advance(miner, Action::Op(Op::Mine));
         let t = start.elapsed();
         if r.sealed.len() != 1 || !d.ledger.pool().is_empty() {

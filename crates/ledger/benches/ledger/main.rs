@@ -45,7 +45,7 @@ fn main() {
     let run = Instant::now();
     println!(
         "ledger bench ({variant} variant{}); single thread; figures only, nothing asserted; \
-         times of figures 1 to 3 in {}",
+         speeds of figures 1 and 2 in {}",
         if quick && !env_quick && !arg_quick { ": not run by cargo bench" } else { "" },
         CpuClock::kind()
     );

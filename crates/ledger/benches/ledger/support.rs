@@ -61,6 +61,8 @@ pub(crate) fn live_bytes() -> usize {
 /// A stopwatch of this thread's on-CPU time (Linux `/proc/thread-self/schedstat`, in
 /// nanoseconds), falling back to wall time elsewhere: on a shared machine, time spent waiting
 /// for a core is not the ledger's cost, and both a figure and its reference are taken this way.
+/// The kernel brings the count up to date at scheduler ticks, so it serves intervals of a
+/// second or so (figures 1 and 2), not the sub-millisecond seal of figure 3.
 pub(crate) struct CpuClock {
     wall: Instant,
     cpu: Option<Duration>,
