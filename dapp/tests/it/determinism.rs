@@ -19,7 +19,9 @@ use dapp::settings::Settings;
 use rollup::wire::Output;
 use rollup::RollupRequest;
 
-use crate::e2e::{run_binary, Style};
+use testkit::rollup_server::Style;
+
+use crate::e2e::run_binary;
 use crate::script::{Exchange, Script};
 
 /// splitmix64: a tiny deterministic generator, so the stream depends on the seed alone.
