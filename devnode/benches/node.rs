@@ -352,12 +352,18 @@ async fn ceiling(request: &RollupRequest, count: usize) -> Duration {
 }
 
 /// Replays the processed inputs of `store` into the backend of `running`, comparing every status
-/// and output with the stored ones, as the supervisor does when it starts a backend.
+/// and output with the stored ones, as the supervisor does when it starts a backend (with one
+/// request queued ahead).
 async fn replay(running: &Running, store: &Store) -> (usize, Duration) {
     let start = Instant::now();
     let processed = store.processed().unwrap();
-    for (record, status, outputs) in &processed {
-        let done = running.api.submit(advance_of(record)).await.unwrap();
+    let mut queued: std::collections::VecDeque<_> =
+        processed.iter().take(1).map(|(record, _, _)| running.api.queue(advance_of(record))).collect();
+    for (i, (record, status, outputs)) in processed.iter().enumerate() {
+        if let Some((next, _, _)) = processed.get(i + 1) {
+            queued.push_back(running.api.queue(advance_of(next)));
+        }
+        let done = queued.pop_front().unwrap().await.unwrap();
         assert!(
             done.status == *status && done.outputs == *outputs,
             "replaying input {} gave other outputs",

@@ -175,10 +175,17 @@ impl RollupApi {
 
     /// Queues a request for the backend and waits until the backend finishes it.
     pub async fn submit(&self, request: RollupRequest) -> Result<Completion, Closed> {
+        self.queue(request).await
+    }
+
+    /// Queues a request for the backend now and returns a future of its completion. Queuing the
+    /// next request before the current one finishes lets `/finish` hand it out at once, without
+    /// waiting for the submitter to wake up: replay keeps one request queued ahead this way.
+    pub fn queue(&self, request: RollupRequest) -> impl Future<Output = Result<Completion, Closed>> + use<> {
         let (done, finished) = oneshot::channel();
         self.lock().pending.push_back(Job { request, done });
         self.shared.available.notify_one();
-        finished.await.map_err(|_| Closed)
+        async move { finished.await.map_err(|_| Closed) }
     }
 
     /// Ends the current request as an exception, for when the backend dies during it (as a real

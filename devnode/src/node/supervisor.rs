@@ -194,7 +194,17 @@ impl Supervisor {
     /// Hands `request` to the backend and waits for its completion, its death, a hang, or the
     /// node's shutdown.
     async fn execute(&mut self, backend: &mut Backend, request: RollupRequest) -> Outcome {
-        let submit = self.api.submit(request);
+        let submit = self.api.queue(request);
+        self.wait_for(backend, submit).await
+    }
+
+    /// Waits for a queued request's completion, the backend's death, a hang, or the node's
+    /// shutdown.
+    async fn wait_for(
+        &mut self,
+        backend: &mut Backend,
+        submit: impl std::future::Future<Output = Result<Completion, crate::rollup_api::Closed>>,
+    ) -> Outcome {
         tokio::pin!(submit);
         let timeout = self.config.backend_timeout;
         tokio::select! {
@@ -226,13 +236,22 @@ impl Supervisor {
         if total > 0 {
             tracing::info!("rebuilding the backend's state from {total} processed inputs");
         }
-        for (done, (record, status, outputs)) in processed.into_iter().enumerate() {
+        // The machine reverts an exception; replaying it would only crash the backend again.
+        let mut inputs =
+            processed.into_iter().enumerate().filter(|(_, (_, status, _))| *status != InputStatus::Exception);
+        // One request stays queued ahead of the one in progress, so the backend's `/finish` gets
+        // the next input at once; a respawn or a failure drops whatever is still queued.
+        let mut next = inputs.next().map(|input| {
+            let queued = self.api.queue(advance_of(&input.1 .0));
+            (input, queued)
+        });
+        while let Some(((done, (record, status, outputs)), queued)) = next.take() {
+            next = inputs.next().map(|input| {
+                let queued = self.api.queue(advance_of(&input.1 .0));
+                (input, queued)
+            });
             self.health.set(Phase::Replaying { done: done as u64, total });
-            if status == InputStatus::Exception {
-                // The machine reverts an exception; replaying it would only crash the backend again.
-                continue;
-            }
-            match self.execute(backend, advance_of(&record)).await {
+            match self.wait_for(backend, queued).await {
                 Outcome::Done(completion) => {
                     self.failures.progress();
                     if completion.status != status || completion.outputs != outputs {

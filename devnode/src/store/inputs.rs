@@ -13,11 +13,8 @@ impl Store {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
         let existing = tx
-            .query_row(
-                &format!("SELECT {INPUT_COLUMNS} FROM inputs WHERE idx = ?1"),
-                [sql_int(input.index)?],
-                input_row,
-            )
+            .prepare_cached(&format!("SELECT {INPUT_COLUMNS} FROM inputs WHERE idx = ?1"))?
+            .query_row([sql_int(input.index)?], input_row)
             .optional()?;
         match existing {
             Some(row) => {
@@ -27,25 +24,26 @@ impl Store {
                 }
             }
             None => {
-                let next: i64 = tx.query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM inputs", [], |r| r.get(0))?;
+                let next: i64 =
+                    tx.prepare_cached("SELECT COALESCE(MAX(idx) + 1, 0) FROM inputs")?.query_row([], |r| r.get(0))?;
                 if sql_int(input.index)? != next {
                     return Err(StoreError::OutOfOrder { index: input.index, expected: from_sql_int(next, "index")? });
                 }
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO inputs (idx, msg_sender, payload, block_number, timestamp, status, block_hash, \
                      transaction_hash, log_index) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    params![
-                        sql_int(input.index)?,
-                        &input.msg_sender.0[..],
-                        &input.payload,
-                        sql_int(input.block_number)?,
-                        sql_int(input.timestamp)?,
-                        status_code(InputStatus::Unprocessed),
-                        &input.origin.block_hash[..],
-                        &input.origin.transaction_hash[..],
-                        sql_int(input.origin.log_index)?,
-                    ],
-                )?;
+                )?
+                .execute(params![
+                    sql_int(input.index)?,
+                    &input.msg_sender.0[..],
+                    &input.payload,
+                    sql_int(input.block_number)?,
+                    sql_int(input.timestamp)?,
+                    status_code(InputStatus::Unprocessed),
+                    &input.origin.block_hash[..],
+                    &input.origin.transaction_hash[..],
+                    sql_int(input.origin.log_index)?,
+                ])?;
             }
         }
         tx.commit()?;
@@ -63,11 +61,8 @@ impl Store {
     pub fn next_unprocessed(&self) -> Result<Option<InputRecord>, StoreError> {
         let conn = self.lock()?;
         let row = conn
-            .query_row(
-                &format!("SELECT {INPUT_COLUMNS} FROM inputs WHERE status = ?1 ORDER BY idx LIMIT 1"),
-                [status_code(InputStatus::Unprocessed)],
-                input_row,
-            )
+            .prepare_cached(&format!("SELECT {INPUT_COLUMNS} FROM inputs WHERE status = ?1 ORDER BY idx LIMIT 1"))?
+            .query_row([status_code(InputStatus::Unprocessed)], input_row)
             .optional()?;
         row.map(|r| input_from_row(r).map(|(record, _)| record)).transpose()
     }
@@ -89,9 +84,8 @@ impl Store {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
         let stored: Option<(i64, Option<Vec<u8>>)> = tx
-            .query_row("SELECT status, exception_payload FROM inputs WHERE idx = ?1", [sql_int(index)?], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .prepare_cached("SELECT status, exception_payload FROM inputs WHERE idx = ?1")?
+            .query_row([sql_int(index)?], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         let Some((stored_status, stored_exception)) = stored else {
             return Err(StoreError::MissingInput { index });
@@ -105,12 +99,13 @@ impl Store {
             }
             return Err(StoreError::AlreadyComplete { index });
         }
-        tx.execute(
-            "UPDATE inputs SET status = ?1, exception_payload = ?2 WHERE idx = ?3",
-            params![status_code(status), exception_payload, sql_int(index)?],
-        )?;
+        tx.prepare_cached("UPDATE inputs SET status = ?1, exception_payload = ?2 WHERE idx = ?3")?.execute(params![
+            status_code(status),
+            exception_payload,
+            sql_int(index)?
+        ])?;
         {
-            let mut insert = tx.prepare(
+            let mut insert = tx.prepare_cached(
                 "INSERT INTO outputs (input_idx, seq, kind, kind_idx, destination, value, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
             let mut counts = [0u64; 3];
@@ -144,17 +139,25 @@ impl Store {
     /// produced: for replay into a fresh backend.
     pub fn processed(&self) -> Result<Vec<(InputRecord, InputStatus, Vec<Output>)>, StoreError> {
         let conn = self.lock()?;
-        let inputs = {
-            let mut stmt =
-                conn.prepare(&format!("SELECT {INPUT_COLUMNS} FROM inputs WHERE status <> ?1 ORDER BY idx"))?;
-            let rows =
-                stmt.query_map([status_code(InputStatus::Unprocessed)], input_row)?.collect::<Result<Vec<_>, _>>()?;
-            rows.into_iter().map(input_from_row).collect::<Result<Vec<_>, _>>()?
-        };
-        let mut out = Vec::with_capacity(inputs.len());
-        for (record, status) in inputs {
-            let outputs = outputs_of(&conn, record.index)?;
-            out.push((record, status, outputs));
+        let mut out = Vec::new();
+        let mut stmt = conn.prepare(&format!("SELECT {INPUT_COLUMNS} FROM inputs WHERE status <> ?1 ORDER BY idx"))?;
+        for row in stmt.query_map([status_code(InputStatus::Unprocessed)], input_row)? {
+            let (record, status) = input_from_row(row?)?;
+            out.push((record, status, Vec::new()));
+        }
+        // One scan of the outputs in key order, merged into the inputs (both ascend by index),
+        // instead of one query per input.
+        let mut stmt = conn.prepare(&format!("SELECT {OUTPUT_COLUMNS} FROM outputs ORDER BY input_idx, seq"))?;
+        let mut at = 0;
+        for row in stmt.query_map([], output_row)? {
+            let output = output_from_row(row?)?;
+            while at < out.len() && out[at].0.index < output.input_index {
+                at += 1;
+            }
+            // Outputs of an input not yet processed (none are stored) or unknown are not replayed.
+            if let Some(entry) = out.get_mut(at).filter(|e| e.0.index == output.input_index) {
+                entry.2.push(output.output);
+            }
         }
         Ok(out)
     }
