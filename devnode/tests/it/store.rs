@@ -119,6 +119,30 @@ fn add_input_is_idempotent_and_refuses_conflicts() {
 }
 
 #[test]
+fn processed_gives_each_input_its_own_outputs_in_order_whatever_lies_between() {
+    let store = Store::open_in_memory().unwrap();
+    for i in 0..5 {
+        store.add_input(&input(i, 10 + i)).unwrap();
+    }
+    let report = |text: &str| Output::Report(text.as_bytes().to_vec());
+    store.complete(0, InputStatus::Accepted, None, &accepted_outputs()).unwrap();
+    // No outputs at all, then an exception with its reports only.
+    store.complete(1, InputStatus::Accepted, None, &[]).unwrap();
+    store.complete(2, InputStatus::Exception, Some(b"boom"), &[report("r2")]).unwrap();
+    store.complete(3, InputStatus::Rejected, None, &[report("r3a"), report("r3b")]).unwrap();
+    // Input 4 stays unprocessed: it is not replayed.
+    assert_eq!(
+        store.processed().unwrap(),
+        vec![
+            (input(0, 10), InputStatus::Accepted, accepted_outputs()),
+            (input(1, 11), InputStatus::Accepted, vec![]),
+            (input(2, 12), InputStatus::Exception, vec![report("r2")]),
+            (input(3, 13), InputStatus::Rejected, vec![report("r3a"), report("r3b")]),
+        ]
+    );
+}
+
+#[test]
 fn inputs_are_stored_in_order_without_gaps() {
     let store = Store::open_in_memory().unwrap();
     assert!(matches!(store.add_input(&input(1, 100)), Err(StoreError::OutOfOrder { index: 1, expected: 0 })));
