@@ -120,15 +120,24 @@ async fn start(backend: &BackendCommand) -> Running {
     Running { api, _backend: backend, url }
 }
 
-/// The node's processing path for every input: store, hand over, store the outcome.
+/// The node's processing path for every input: the follower stores it, the supervisor queues it
+/// behind the one in progress (as the node does), then stores the outcome of the one before.
 async fn feed(running: &Running, store: &Store, inputs: &[InputRecord]) -> Duration {
     let start = Instant::now();
-    for input in inputs {
-        store.add_input(input).unwrap();
-        let next = store.next_unprocessed().unwrap().unwrap();
-        let done = running.api.submit(advance_of(&next)).await.unwrap();
+    let queue = |record: &InputRecord| running.api.queue(advance_of(record));
+    store.add_input(&inputs[0]).unwrap();
+    let first = store.next_unprocessed().unwrap().unwrap();
+    let mut queued = Some((first.index, Box::pin(queue(&first))));
+    while let Some((index, completion)) = queued.take() {
+        if let Some(input) = inputs.get(index as usize + 1) {
+            store.add_input(input).unwrap();
+            if let Some((following, InputStatus::Unprocessed)) = store.input(input.index).unwrap() {
+                queued = Some((following.index, Box::pin(queue(&following))));
+            }
+        }
+        let done = completion.await.unwrap();
         assert_ne!(done.status, InputStatus::Exception, "the backend raised an exception");
-        store.complete(next.index, done.status, None, &done.outputs).unwrap();
+        store.complete(index, done.status, None, &done.outputs).unwrap();
     }
     start.elapsed()
 }

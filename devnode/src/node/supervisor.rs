@@ -71,6 +71,10 @@ impl Failures {
     }
 }
 
+/// A request queued in the rollup API: its completion.
+type Queued =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Completion, crate::rollup_api::Closed>> + Send>>;
+
 /// How a request handed to the backend ended.
 enum Outcome {
     Done(Completion),
@@ -294,6 +298,11 @@ impl Supervisor {
 
     /// The processing loop: inputs in order, inspects between them, rollbacks when asked.
     async fn process(&mut self, backend: &mut Backend) -> Stop {
+        // The stored input queued behind the one in progress, so that the backend's `/finish`
+        // gets it at once while this loop stores the previous completion. A completion is still
+        // reported (stored) only when it is complete, so a kill loses nothing; a respawn's new
+        // session drops what is queued.
+        let mut ahead: Option<(InputRecord, Queued)> = None;
         loop {
             if self.shutting_down() {
                 return Stop::Shutdown;
@@ -301,23 +310,43 @@ impl Supervisor {
             if self.health.failure().is_some() {
                 return Stop::Failed;
             }
-            if let Ok(rollback) = self.rollbacks.try_recv() {
-                if let Some(stop) = self.roll_back(rollback) {
-                    return stop;
+            // Rollbacks and inspects wait until no input is queued: they see every input the
+            // backend took completed and counted.
+            if ahead.is_none() {
+                if let Ok(rollback) = self.rollbacks.try_recv() {
+                    if let Some(stop) = self.roll_back(rollback) {
+                        return stop;
+                    }
+                    continue;
                 }
-                continue;
-            }
-            if let Ok(job) = self.inspects.try_recv() {
-                if let Some(stop) = self.inspect(backend, job).await {
-                    return stop;
+                if let Ok(job) = self.inspects.try_recv() {
+                    if let Some(stop) = self.inspect(backend, job).await {
+                        return stop;
+                    }
                 }
             }
-            let next = match self.store.next_unprocessed() {
-                Ok(next) => next,
-                Err(e) => return self.fail_store(&e),
+            let next = match ahead.take() {
+                Some(queued) => Some(queued),
+                None => match self.store.next_unprocessed() {
+                    Ok(next) => next.map(|record| {
+                        let queued: Queued = Box::pin(self.api.queue(advance_of(&record)));
+                        (record, queued)
+                    }),
+                    Err(e) => return self.fail_store(&e),
+                },
             };
-            if let Some(record) = next {
-                if let Some(stop) = self.advance(backend, record).await {
+            if let Some((record, queued)) = next {
+                if self.rollbacks.is_empty() && self.inspects.is_empty() {
+                    match self.store.input(record.index + 1) {
+                        Ok(Some((following, InputStatus::Unprocessed))) => {
+                            let queued: Queued = Box::pin(self.api.queue(advance_of(&following)));
+                            ahead = Some((following, queued));
+                        }
+                        Ok(_) => {}
+                        Err(e) => return self.fail_store(&e),
+                    }
+                }
+                if let Some(stop) = self.advance(backend, record, queued).await {
                     return stop;
                 }
                 continue;
@@ -361,9 +390,9 @@ impl Supervisor {
         Stop::Failed
     }
 
-    async fn advance(&mut self, backend: &mut Backend, record: InputRecord) -> Option<Stop> {
+    async fn advance(&mut self, backend: &mut Backend, record: InputRecord, queued: Queued) -> Option<Stop> {
         let index = record.index;
-        let (completion, died) = match self.execute(backend, advance_of(&record)).await {
+        let (completion, died) = match self.wait_for(backend, queued).await {
             Outcome::Done(completion) => (completion, None),
             Outcome::Died(why) => {
                 if self.failures.failed(Some(index)) {
