@@ -150,7 +150,7 @@ impl RollupApi {
     /// Starts a session for a new backend and returns the path prefix its URL must carry
     /// (`http://host:port<prefix>`). Whatever the previous backend had in progress or not yet
     /// taken is dropped: its submitters get [`Closed`].
-    pub fn begin_session(&self) -> std::io::Result<String> {
+    pub(crate) fn begin_session(&self) -> std::io::Result<String> {
         let prefix = format!("/{}", secret()?);
         let mut state = self.lock();
         state.prefix = Some(prefix.clone());
@@ -161,7 +161,7 @@ impl RollupApi {
     }
 
     /// Waits until the current session's backend has called `/finish` once.
-    pub async fn greeted(&self) {
+    pub(crate) async fn greeted(&self) {
         loop {
             let notified = self.shared.greeted.notified();
             tokio::pin!(notified);

@@ -141,7 +141,7 @@ impl InputWatcher {
     }
 
     /// The first block not yet read.
-    pub fn next_block(&self) -> u64 {
+    pub(crate) fn next_block(&self) -> u64 {
         self.next_block
     }
 

@@ -22,6 +22,8 @@
 //! whole and every inspect was answered; 1 otherwise; 2 when the soak itself could not run (a
 //! node that did not start: its stderr tail is printed).
 
+#![warn(unreachable_pub)]
+
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::Write as _;
