@@ -27,8 +27,8 @@ pub use deploy::{
 };
 pub use error::L1Error;
 pub use inputs::{
-    add_input, deposit_ether, input_added_event, number_of_inputs, InputEvent, InputWatcher, Submitted,
-    INPUT_ADDED_SIGNATURE,
+    add_input, decode_input_added, deposit_ether, input_added_event, input_added_topic, number_of_inputs, InputEvent,
+    InputWatcher, Submitted, INPUT_ADDED_SIGNATURE,
 };
 pub use rpc::{Log, Receipt, Rpc, TxRequest};
 

@@ -33,7 +33,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use devnode::l1::{self, Address, Receipt, RollupsV1, Rpc, TxRequest, H256, U256};
-use ethabi::{ParamType, RawLog, Token};
+use ethabi::{ParamType, Token};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
