@@ -15,10 +15,12 @@
 //!
 //! The files: `transport.rs` is the HTTP side (routes, body checks, batches, the answer's size),
 //! `graphiql.html` the page a browser gets, `pagination.rs` cursors, pages and connections,
-//! `schema.rs` the types and resolvers of Cartesi's schema, `limits.rs` what a request may cost.
+//! `schema.rs` the types and resolvers of Cartesi's schema, `proof.rs` an output's proof,
+//! `limits.rs` what a request may cost.
 
 mod limits;
 mod pagination;
+mod proof;
 mod schema;
 mod transport;
 
