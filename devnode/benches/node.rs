@@ -317,7 +317,7 @@ async fn ceiling(request: &RollupRequest, count: usize) -> Duration {
         started: std::sync::Mutex::new(None),
         done: tokio::sync::Notify::new(),
     });
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = testkit::local_listener().await;
     let url = format!("http://{}", listener.local_addr().unwrap());
     let server = shared.clone();
     tokio::spawn(async move {
