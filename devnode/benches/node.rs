@@ -411,19 +411,26 @@ fn main() {
             inputs.len()
         );
         let rate = |n: usize, d: Duration| n as f64 / d.as_secs_f64();
-        let ceiling = rate(inputs.len(), ceiling(&advance_of(&inputs[inputs.len() - 1]), inputs.len()).await);
-        let line = |what: &str, r: f64, note: &str| {
-            println!("{what:<52} {r:>9.0} inputs/s {:>7.3} {note}", r / ceiling);
-        };
-        line("0 loopback ceiling (/finish + /report, keep-alive)", ceiling, "");
+        // The ceiling is measured before, between and after the node's runs, and the best of the
+        // three counts: one short sample moves with whatever else the machine does meanwhile.
+        let request = advance_of(&inputs[inputs.len() - 1]);
+        let mut ceilings = vec![rate(inputs.len(), ceiling(&request, inputs.len()).await)];
         let ledger = start(&ledger_backend()).await;
         let null = start(&null_backend()).await;
         let ledger_disk = rate(inputs.len(), feed(&ledger, &on_disk(&dir, "ledger.sqlite"), &inputs).await);
         let null_disk = rate(inputs.len(), feed(&null, &on_disk(&dir, "null.sqlite"), &inputs).await);
+        ceilings.push(rate(inputs.len(), ceiling(&request, inputs.len()).await));
         // Fresh backends: the ledger one above already holds these inputs.
         let ledger = start(&ledger_backend()).await;
         let ledger_mem = rate(inputs.len(), feed(&ledger, &Store::open_in_memory().unwrap(), &inputs).await);
         let null_mem = rate(inputs.len(), feed(&null, &Store::open_in_memory().unwrap(), &inputs).await);
+        ceilings.push(rate(inputs.len(), ceiling(&request, inputs.len()).await));
+        let ceiling = ceilings.iter().copied().fold(0.0, f64::max);
+        let line = |what: &str, r: f64, note: &str| {
+            println!("{what:<52} {r:>9.0} inputs/s {:>7.3} {note}", r / ceiling);
+        };
+        let samples: Vec<String> = ceilings.iter().map(|c| format!("{c:.0}")).collect();
+        line("0 loopback ceiling (/finish + /report, keep-alive)", ceiling, &format!("best of {}", samples.join(", ")));
         line("1 node + null backend, on-disk store", null_disk, "target >= 0.5");
         line("1 node + ledger backend, on-disk store", ledger_disk, "");
         line("1 node + null backend, in-memory store", null_mem, "");
