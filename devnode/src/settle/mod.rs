@@ -18,6 +18,7 @@
 //! epoch hash over the same inputs, and reports agreement or the first disagreement.
 
 pub mod merkle;
+pub mod tree;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
