@@ -146,6 +146,7 @@ async fn start_with_block_time(data: &std::path::Path) -> Duration {
         backend: ledger_backend(),
         epoch_length: 1,
         validate: false,
+        rollups: rollup::wire::RollupsVersion::V1,
     };
     let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
     let listeners = Listeners {

@@ -70,6 +70,8 @@ impl std::error::Error for Closed {}
 
 struct Job {
     request: RollupRequest,
+    /// Rollups v2: the global index of the advance's first output (see [`RollupApi::submit_v2`]).
+    output_base: Option<u64>,
     done: oneshot::Sender<Completion>,
 }
 
@@ -79,6 +81,7 @@ struct Current {
     outputs: Vec<Output>,
     vouchers: u64,
     notices: u64,
+    output_base: Option<u64>,
     done: oneshot::Sender<Completion>,
 }
 
@@ -191,8 +194,19 @@ impl RollupApi {
 
     /// Queues a request for the backend and waits until the backend finishes it.
     pub async fn submit(&self, request: RollupRequest) -> Result<Completion, Closed> {
+        self.submit_at(request, None).await
+    }
+
+    /// [`submit`](Self::submit) for a Rollups v2 advance: `/notice` and `/voucher` answer with the
+    /// output's global index (`first_output` for the advance's first one), as the in-machine
+    /// server does, instead of its index within the input.
+    pub async fn submit_v2(&self, request: RollupRequest, first_output: u64) -> Result<Completion, Closed> {
+        self.submit_at(request, Some(first_output)).await
+    }
+
+    async fn submit_at(&self, request: RollupRequest, output_base: Option<u64>) -> Result<Completion, Closed> {
         let (done, finished) = oneshot::channel();
-        self.lock().pending.push_back(Job { request, done });
+        self.lock().pending.push_back(Job { request, output_base, done });
         self.shared.available.notify_one();
         finished.await.map_err(|_| Closed)
     }
@@ -308,8 +322,14 @@ impl RollupApi {
                         }
                     };
                     let advance = matches!(job.request, RollupRequest::AdvanceState(_));
-                    state.current =
-                        Some(Current { advance, outputs: Vec::new(), vouchers: 0, notices: 0, done: job.done });
+                    state.current = Some(Current {
+                        advance,
+                        outputs: Vec::new(),
+                        vouchers: 0,
+                        notices: 0,
+                        output_base: job.output_base,
+                        done: job.done,
+                    });
                     return json(StatusCode::OK, body);
                 }
             }
@@ -344,7 +364,13 @@ impl RollupApi {
             }
         };
         current.outputs.push(output);
-        // As Cartesi's server: 201 with the output's index within the input, 202 for reports.
+        // v2 numbers outputs across the application: vouchers and notices share one sequence.
+        let index = match current.output_base {
+            Some(base) => index.map(|_| base + current.vouchers + current.notices - 1),
+            None => index,
+        };
+        // As Cartesi's server: 201 with the output's index (within the input in v1, global in
+        // v2), 202 for reports.
         match index {
             Some(i) => json(StatusCode::CREATED, format!(r#"{{"index":{i}}}"#)),
             None => reply(StatusCode::ACCEPTED, ""),
@@ -416,6 +442,24 @@ mod tests {
     }
 
     const VOUCHER: &str = r#"{"destination":"0x1111111111111111111111111111111111111111","payload":"0xdeadbeef"}"#;
+
+    #[tokio::test]
+    async fn v2_advances_number_outputs_globally() {
+        let (api, addr) = start(50).await;
+        let submitter = api.clone();
+        let done = tokio::spawn(async move { submitter.submit_v2(advance(3), 7).await });
+        let (status, _) = post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(post(addr, Method::POST, "/notice", r#"{"payload":"0x01"}"#).await, (StatusCode::CREATED, r#"{"index":7}"#.into()));
+        assert_eq!(post(addr, Method::POST, "/report", r#"{"payload":"0x02"}"#).await.0, StatusCode::ACCEPTED);
+        assert_eq!(post(addr, Method::POST, "/voucher", VOUCHER).await, (StatusCode::CREATED, r#"{"index":8}"#.into()));
+        assert_eq!(post(addr, Method::POST, "/notice", r#"{"payload":"0x03"}"#).await, (StatusCode::CREATED, r#"{"index":9}"#.into()));
+        let finish = tokio::spawn(async move { post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await });
+        let completion = done.await.unwrap().unwrap();
+        assert_eq!(completion.status, Status::Accepted);
+        assert_eq!(completion.outputs.len(), 4);
+        finish.abort();
+    }
 
     #[tokio::test]
     async fn finish_waits_then_answers_202_and_the_first_status_only_announces_readiness() {

@@ -19,6 +19,7 @@
 
 pub mod merkle;
 pub mod tree;
+pub mod v2;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

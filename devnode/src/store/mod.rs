@@ -11,6 +11,9 @@
 mod claims;
 mod inputs;
 mod reader;
+mod v2;
+
+pub use v2::{ClaimV2, OutputFilterV2, OutputV2, ReportV2};
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -361,6 +364,9 @@ impl Store {
             SCHEMA_VERSION => {}
             found => return Err(StoreError::Version { found, expected: SCHEMA_VERSION }),
         }
+        // Rollups v2's tables are additive (a v1 node leaves them empty), so they need no new
+        // layout version.
+        tx.execute_batch(v2::SCHEMA_V2)?;
         tx.commit()?;
         Ok(Store { conn: Mutex::new(conn) })
     }
