@@ -450,10 +450,16 @@ mod tests {
         let done = tokio::spawn(async move { submitter.submit_v2(advance(3), 7).await });
         let (status, _) = post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await;
         assert_eq!(status, StatusCode::OK);
-        assert_eq!(post(addr, Method::POST, "/notice", r#"{"payload":"0x01"}"#).await, (StatusCode::CREATED, r#"{"index":7}"#.into()));
+        assert_eq!(
+            post(addr, Method::POST, "/notice", r#"{"payload":"0x01"}"#).await,
+            (StatusCode::CREATED, r#"{"index":7}"#.into())
+        );
         assert_eq!(post(addr, Method::POST, "/report", r#"{"payload":"0x02"}"#).await.0, StatusCode::ACCEPTED);
         assert_eq!(post(addr, Method::POST, "/voucher", VOUCHER).await, (StatusCode::CREATED, r#"{"index":8}"#.into()));
-        assert_eq!(post(addr, Method::POST, "/notice", r#"{"payload":"0x03"}"#).await, (StatusCode::CREATED, r#"{"index":9}"#.into()));
+        assert_eq!(
+            post(addr, Method::POST, "/notice", r#"{"payload":"0x03"}"#).await,
+            (StatusCode::CREATED, r#"{"index":9}"#.into())
+        );
         let finish = tokio::spawn(async move { post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await });
         let completion = done.await.unwrap().unwrap();
         assert_eq!(completion.status, Status::Accepted);

@@ -139,7 +139,8 @@ impl EvmAdvance {
             _ => Err(format!("{what} is not a number")),
         };
         match &tokens[..] {
-            [chain, Token::Address(app), Token::Address(sender), block, time, Token::Uint(randao), index, Token::Bytes(payload)] => {
+            [chain, Token::Address(app), Token::Address(sender), block, time, Token::Uint(randao), index, Token::Bytes(payload)] =>
+            {
                 let mut prev_randao = [0u8; 32];
                 randao.to_big_endian(&mut prev_randao);
                 Ok(EvmAdvance {
@@ -170,7 +171,8 @@ fn decode_evm_advance(log: &Log) -> Result<EvmAdvance, L1Error> {
         other => return Err(bad(format!("unexpected data {other:?}"))),
     };
     let advance = EvmAdvance::decode(&input).map_err(bad)?;
-    if H256::from(advance.app) != log.topics[1] || U256::from(advance.index) != U256::from_big_endian(log.topics[2].as_bytes())
+    if H256::from(advance.app) != log.topics[1]
+        || U256::from(advance.index) != U256::from_big_endian(log.topics[2].as_bytes())
     {
         return Err(bad("the EvmAdvance disagrees with the event's application or index".into()));
     }

@@ -16,7 +16,9 @@ use serde_json::json;
 
 use super::addresses::{checksum, keccak256, RollupsV1, TestTokens};
 use super::artifacts::NodeModules;
-use super::deploy::{artifact, calldata, create2_through, deploy_test_tokens, ARACHNID_CREATE2_PROXY, DEVNET_ACCOUNT_0};
+use super::deploy::{
+    artifact, calldata, create2_through, deploy_test_tokens, ARACHNID_CREATE2_PROXY, DEVNET_ACCOUNT_0,
+};
 use super::error::L1Error;
 use super::rpc::{Receipt, Rpc, TxRequest};
 
@@ -204,7 +206,12 @@ pub async fn deploy_application_v2(
         return Err(L1Error::BadResponse { method: "calculateAddresses".into(), reason: "not 2 addresses".into() });
     };
     let logs = if rpc.get_code(app).await?.is_empty() {
-        let tx = TxRequest { from: owner, to: Some(factory), data: calldata("deployContracts", &params, &args), ..Default::default() };
+        let tx = TxRequest {
+            from: owner,
+            to: Some(factory),
+            data: calldata("deployContracts", &params, &args),
+            ..Default::default()
+        };
         rpc.transact(&tx, "deploy the application").await?.logs
     } else {
         let latest = rpc.block_number().await?;
@@ -362,7 +369,11 @@ fn submitted(receipt: &Receipt, input_box: Address, app: Address) -> Result<Subm
         block: receipt.block_number,
         reason: format!("input index {index} does not fit 64 bits"),
     })?;
-    Ok(SubmittedV2 { transaction_hash: receipt.transaction_hash, block_number: receipt.block_number, input_index: index })
+    Ok(SubmittedV2 {
+        transaction_hash: receipt.transaction_hash,
+        block_number: receipt.block_number,
+        input_index: index,
+    })
 }
 
 /// Sends `data` to `to` from `from` with `value`, and finds the input it added.
@@ -385,7 +396,11 @@ pub async fn add_input_v2(
     app: Address,
     payload: &[u8],
 ) -> Result<SubmittedV2, L1Error> {
-    let data = calldata("addInput", &[ParamType::Address, ParamType::Bytes], &[Token::Address(app), Token::Bytes(payload.to_vec())]);
+    let data = calldata(
+        "addInput",
+        &[ParamType::Address, ParamType::Bytes],
+        &[Token::Address(app), Token::Bytes(payload.to_vec())],
+    );
     let tx = TxRequest { from, to: Some(rollups.input_box), data, value: U256::zero() };
     send_input(rpc, rollups, app, tx, "addInput").await
 }
@@ -398,7 +413,8 @@ pub async fn deposit_ether_v2(
     app: Address,
     amount: U256,
 ) -> Result<SubmittedV2, L1Error> {
-    let data = calldata("depositEther", &[ParamType::Address, ParamType::Bytes], &[Token::Address(app), Token::Bytes(vec![])]);
+    let data =
+        calldata("depositEther", &[ParamType::Address, ParamType::Bytes], &[Token::Address(app), Token::Bytes(vec![])]);
     let tx = TxRequest { from, to: Some(rollups.ether_portal), data, value: amount };
     send_input(rpc, rollups, app, tx, "depositEther").await
 }
@@ -413,8 +429,11 @@ pub async fn deposit_erc20_v2(
     token: Address,
     amount: U256,
 ) -> Result<SubmittedV2, L1Error> {
-    let approve =
-        calldata("approve", &[ParamType::Address, ParamType::Uint(256)], &[Token::Address(rollups.erc20_portal), Token::Uint(amount)]);
+    let approve = calldata(
+        "approve",
+        &[ParamType::Address, ParamType::Uint(256)],
+        &[Token::Address(rollups.erc20_portal), Token::Uint(amount)],
+    );
     rpc.transact(&TxRequest { from, to: Some(token), data: approve, value: U256::zero() }, "approve").await?;
     let data = calldata(
         "depositERC20Tokens",
@@ -487,12 +506,20 @@ fn proof_param() -> ParamType {
 
 /// Calldata of `Application.executeOutput(output, proof)`.
 pub fn execute_output_calldata(output: &[u8], index: u64, siblings: &[[u8; 32]]) -> Vec<u8> {
-    calldata("executeOutput", &[ParamType::Bytes, proof_param()], &[Token::Bytes(output.to_vec()), proof_token(index, siblings)])
+    calldata(
+        "executeOutput",
+        &[ParamType::Bytes, proof_param()],
+        &[Token::Bytes(output.to_vec()), proof_token(index, siblings)],
+    )
 }
 
 /// Calldata of `Application.validateOutput(output, proof)`.
 pub fn validate_output_calldata(output: &[u8], index: u64, siblings: &[[u8; 32]]) -> Vec<u8> {
-    calldata("validateOutput", &[ParamType::Bytes, proof_param()], &[Token::Bytes(output.to_vec()), proof_token(index, siblings)])
+    calldata(
+        "validateOutput",
+        &[ParamType::Bytes, proof_param()],
+        &[Token::Bytes(output.to_vec()), proof_token(index, siblings)],
+    )
 }
 
 /// `Application.wasOutputExecuted(index)`.

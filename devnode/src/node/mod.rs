@@ -187,15 +187,19 @@ fn announce(book: &str, status: &Ready, config: &NodeConfig, ready_in: Duration)
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{book}");
-    if let Some(rpc) = &status.rpc_api_url {
-        let _ = writeln!(out, "Rollups v2: JSON-RPC {rpc}, inspect POST {}/<ledger|application address>", status.inspect_url);
+    if status.rpc_api_url.is_some() {
+        let _ =
+            writeln!(out, "Rollups v2: inspect with POST {}/ledger (or /<application address>)", status.inspect_url);
     }
     let _ = writeln!(
         out,
-        "devnode ready in {:.1} s\n  L1 RPC       {}\n  GraphQL      {}\n  inspect      {}\n  health       {}\n  rollup API   {} (the backend's only, under a secret path; backend {})\n  application  {}\n  deployments  {}/localhost\n  data         {}",
+        "devnode ready in {:.1} s\n  L1 RPC       {}\n  {}\n  inspect      {}\n  health       {}\n  rollup API   {} (the backend's only, under a secret path; backend {})\n  application  {}\n  deployments  {}/localhost\n  data         {}",
         ready_in.as_secs_f64(),
         status.rpc_url,
-        status.graphql_url,
+        match &status.rpc_api_url {
+            Some(rpc) => format!("JSON-RPC     {rpc}"),
+            None => format!("GraphQL      {}", status.graphql_url),
+        },
         status.inspect_url,
         status.graphql_url.replace("/graphql", "/healthz"),
         status.rollup_url,

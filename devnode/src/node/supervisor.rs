@@ -215,7 +215,11 @@ impl Supervisor {
         })
     }
 
-    async fn execute(&mut self, backend: &mut Backend, (request, first_output): (RollupRequest, Option<u64>)) -> Outcome {
+    async fn execute(
+        &mut self,
+        backend: &mut Backend,
+        (request, first_output): (RollupRequest, Option<u64>),
+    ) -> Outcome {
         let api = self.api.clone();
         let submit = async move {
             match first_output {

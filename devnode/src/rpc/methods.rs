@@ -85,7 +85,9 @@ impl Params {
     fn number(&self, name: &str, default: u64) -> Result<u64, RpcError> {
         match self.get(name) {
             None => Ok(default),
-            Some(v) => v.as_u64().ok_or_else(|| RpcError::invalid_params(format!("{name} must be a non-negative integer"))),
+            Some(v) => {
+                v.as_u64().ok_or_else(|| RpcError::invalid_params(format!("{name} must be a non-negative integer")))
+            }
         }
     }
 
@@ -165,10 +167,8 @@ pub async fn call(state: &State, method: &str, params: Value) -> Result<Value, R
         "cartesi_listEpochs" => {
             let (limit, offset) = p.page()?;
             let status = p.get("status").map(|s| s.as_str().unwrap_or_default().to_owned());
-            let all: Vec<Value> = epochs(state)?
-                .into_iter()
-                .filter(|e| status.as_deref().is_none_or(|s| e["status"] == s))
-                .collect();
+            let all: Vec<Value> =
+                epochs(state)?.into_iter().filter(|e| status.as_deref().is_none_or(|s| e["status"] == s)).collect();
             let total = all.len() as u64;
             let page = all.into_iter().skip(offset as usize).take(limit as usize).collect();
             Ok(list(page, total, limit, offset))
@@ -234,12 +234,18 @@ pub async fn call(state: &State, method: &str, params: Value) -> Result<Value, R
                 };
                 let mut kinds = Vec::new();
                 for t in types {
-                    let bad = || RpcError::invalid_params(format!("output_type must be a 4-byte selector such as \"0xc258d6e5\", not {t}"));
+                    let bad = || {
+                        RpcError::invalid_params(format!(
+                            "output_type must be a 4-byte selector such as \"0xc258d6e5\", not {t}"
+                        ))
+                    };
                     let text = t.as_str().ok_or_else(bad)?.to_ascii_lowercase();
                     kinds.push(match text.as_str() {
                         "0xc258d6e5" => Some(false),
                         "0x237a816f" => Some(true),
-                        s if s.len() == 10 && s.starts_with("0x") && s[2..].chars().all(|c| c.is_ascii_hexdigit()) => None,
+                        s if s.len() == 10 && s.starts_with("0x") && s[2..].chars().all(|c| c.is_ascii_hexdigit()) => {
+                            None
+                        }
                         _ => return Err(bad()),
                     });
                 }
@@ -364,7 +370,9 @@ fn epochs(state: &State) -> Result<Vec<Value>, RpcError> {
     let claims: BTreeMap<u64, ClaimV2> = state.store.claims_v2()?.into_iter().map(|c| (c.epoch, c)).collect();
     let read_through = state.read_through.load(Ordering::Relaxed);
     let mut out = Vec::new();
-    for (virtual_index, (epoch, first, count, unprocessed)) in state.store.epochs_v2(epoch_length)?.into_iter().enumerate() {
+    for (virtual_index, (epoch, first, count, unprocessed)) in
+        state.store.epochs_v2(epoch_length)?.into_iter().enumerate()
+    {
         let (first_block, last_block) = (epoch * epoch_length, (epoch + 1) * epoch_length - 1);
         let claim = claims.get(&epoch);
         let status = match claim {

@@ -129,7 +129,10 @@ async fn handle(state: &State, req: Request<Incoming>) -> Response<Full<Bytes>> 
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => {
-            let error = error_response(Value::Null, &RpcError { code: -32600, message: format!("request body above {MAX_BODY} bytes") });
+            let error = error_response(
+                Value::Null,
+                &RpcError { code: -32600, message: format!("request body above {MAX_BODY} bytes") },
+            );
             return reply(StatusCode::PAYLOAD_TOO_LARGE, "application/json", error.to_string());
         }
     };
@@ -149,7 +152,9 @@ fn error_response(id: Value, e: &RpcError) -> Value {
 pub async fn answer(state: &State, body: &[u8]) -> Option<Value> {
     let parsed: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
-        Err(e) => return Some(error_response(Value::Null, &RpcError { code: -32700, message: format!("parse error: {e}") })),
+        Err(e) => {
+            return Some(error_response(Value::Null, &RpcError { code: -32700, message: format!("parse error: {e}") }))
+        }
     };
     match parsed {
         Value::Array(requests) => {
@@ -177,7 +182,9 @@ async fn one(state: &State, request: Value) -> Option<Value> {
         return Some(error_response(Value::Null, &RpcError { code: -32600, message: "a request is an object".into() }));
     };
     let id = request.get("id").cloned();
-    let invalid = |message: &str| Some(error_response(id.clone().unwrap_or(Value::Null), &RpcError { code: -32600, message: message.into() }));
+    let invalid = |message: &str| {
+        Some(error_response(id.clone().unwrap_or(Value::Null), &RpcError { code: -32600, message: message.into() }))
+    };
     if request.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
         return invalid("jsonrpc must be \"2.0\"");
     }
@@ -214,13 +221,19 @@ async fn inspect(state: &State, app: String, req: Request<Incoming>) -> Response
     }
     let payload = match Limited::new(req.into_body(), MAX_INSPECT).collect().await {
         Ok(b) => b.to_bytes().to_vec(),
-        Err(_) => return reply(StatusCode::PAYLOAD_TOO_LARGE, "text/plain", format!("payload above {MAX_INSPECT} bytes")),
+        Err(_) => {
+            return reply(StatusCode::PAYLOAD_TOO_LARGE, "text/plain", format!("payload above {MAX_INSPECT} bytes"))
+        }
     };
     let (reply_to, answer) = oneshot::channel();
     match state.inspects.try_send(Job { payload, reply: reply_to }) {
         Ok(()) => {}
         Err(mpsc::error::TrySendError::Full(_)) => {
-            return reply(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "too many inspects are waiting; try again shortly")
+            return reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain",
+                "too many inspects are waiting; try again shortly",
+            )
         }
         Err(mpsc::error::TrySendError::Closed(_)) => {
             return reply(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "the dev node is stopping")

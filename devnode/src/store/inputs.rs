@@ -203,7 +203,10 @@ impl Store {
         // Claims that cover a dropped input go too: L1 cannot have them any more either.
         tx.execute("DELETE FROM proofs WHERE claim_idx IN (SELECT idx FROM claims WHERE last_input >= ?1)", [keep])?;
         tx.execute("DELETE FROM claims WHERE last_input >= ?1", [keep])?;
-        tx.execute("DELETE FROM v2_proofs WHERE epoch IN (SELECT epoch FROM v2_claims WHERE input_count > ?1)", [keep])?;
+        tx.execute(
+            "DELETE FROM v2_proofs WHERE epoch IN (SELECT epoch FROM v2_claims WHERE input_count > ?1)",
+            [keep],
+        )?;
         tx.execute("DELETE FROM v2_claims WHERE input_count > ?1", [keep])?;
         tx.execute("DELETE FROM v2_inputs WHERE idx >= ?1", [keep])?;
         tx.execute("DELETE FROM outputs WHERE input_idx >= ?1", [keep])?;

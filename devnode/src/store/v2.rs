@@ -94,7 +94,8 @@ fn claim_of(row: (i64, i64, i64, i64, Vec<u8>, i64, Option<Vec<u8>>)) -> Result<
 }
 
 /// The outputs of the store with their global indices, as a subquery.
-const NUMBERED: &str = "(SELECT ROW_NUMBER() OVER (ORDER BY input_idx, seq) - 1 AS gidx, input_idx, seq, kind_idx, kind, \
+const NUMBERED: &str =
+    "(SELECT ROW_NUMBER() OVER (ORDER BY input_idx, seq) - 1 AS gidx, input_idx, seq, kind_idx, kind, \
      destination, value, payload FROM outputs WHERE kind <> 2)";
 const NUMBERED_REPORTS: &str = "(SELECT ROW_NUMBER() OVER (ORDER BY input_idx, seq) - 1 AS gidx, input_idx, payload \
      FROM outputs WHERE kind = 2)";
@@ -262,8 +263,8 @@ impl Store {
             conn.query_row(&format!("SELECT COUNT(*) FROM inputs WHERE {where_}"), params![sender, status], |r| {
                 r.get(0)
             })?;
-        let mut stmt =
-            conn.prepare(&format!("SELECT {INPUT_COLUMNS} FROM inputs WHERE {where_} ORDER BY idx LIMIT ?3 OFFSET ?4"))?;
+        let mut stmt = conn
+            .prepare(&format!("SELECT {INPUT_COLUMNS} FROM inputs WHERE {where_} ORDER BY idx LIMIT ?3 OFFSET ?4"))?;
         let rows = stmt
             .query_map(params![sender, status, sql_int(limit)?, sql_int(offset)?], input_row)?
             .collect::<Result<Vec<_>, _>>()?;
@@ -285,7 +286,12 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
             .map(|(e, f, n, u)| {
-                Ok((from_sql_int(e, "epoch")?, from_sql_int(f, "index")?, from_sql_int(n, "count")?, from_sql_int(u, "count")?))
+                Ok((
+                    from_sql_int(e, "epoch")?,
+                    from_sql_int(f, "index")?,
+                    from_sql_int(n, "count")?,
+                    from_sql_int(u, "count")?,
+                ))
             })
             .collect()
     }
@@ -313,7 +319,8 @@ impl Store {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .optional()?;
-        let (epoch, inputs, outputs) = (sql_int(claim.epoch)?, sql_int(claim.input_count)?, sql_int(claim.output_count)?);
+        let (epoch, inputs, outputs) =
+            (sql_int(claim.epoch)?, sql_int(claim.input_count)?, sql_int(claim.output_count)?);
         if let Some((e, i, o)) = last {
             if epoch <= e || inputs <= i || outputs < o {
                 return Err(StoreError::Corrupt(format!(
@@ -373,7 +380,10 @@ impl Store {
 
 type NumberedRow = (i64, i64, i64, Option<Vec<u8>>, Option<Vec<u8>>, Vec<u8>);
 
-fn numbered(gidx: i64, (input_idx, kind_idx, kind, destination, value, payload): NumberedRow) -> Result<OutputV2, StoreError> {
+fn numbered(
+    gidx: i64,
+    (input_idx, kind_idx, kind, destination, value, payload): NumberedRow,
+) -> Result<OutputV2, StoreError> {
     let stored = output_from_row((input_idx, kind_idx, kind, destination, value, payload))?;
     Ok(OutputV2 { index: from_sql_int(gidx, "output index")?, input_index: stored.input_index, output: stored.output })
 }
