@@ -13,7 +13,7 @@ mod inputs;
 mod reader;
 mod v2;
 
-pub use v2::{ClaimV2, OutputFilterV2, OutputV2, ReportV2};
+pub use v2::{ClaimV2, OutputFilterV2, OutputV2, ReportV2, Siblings};
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};

@@ -34,6 +34,9 @@ CREATE TABLE IF NOT EXISTS v2_proofs (
 /// Kinds of v2 outputs in the `outputs` table (reports are code 2).
 const NOT_REPORT: &str = "kind <> 2";
 
+/// The 63 sibling hashes of an output in the outputs tree, leaf to root.
+pub type Siblings = Vec<[u8; 32]>;
+
 /// A v2 claim: the outputs-tree root after every input up to the epoch's last block.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClaimV2 {
@@ -311,7 +314,7 @@ impl Store {
     /// Records a claim (not yet submitted) with the siblings of every output it adds, in one
     /// transaction. It must follow the last one: a later epoch, covering more inputs and at
     /// least as many outputs.
-    pub fn add_claim_v2(&self, claim: &ClaimV2, siblings: &[(u64, Vec<[u8; 32]>)]) -> Result<(), StoreError> {
+    pub fn add_claim_v2(&self, claim: &ClaimV2, siblings: &[(u64, Siblings)]) -> Result<(), StoreError> {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
         let last: Option<(i64, i64, i64)> = tx
@@ -359,7 +362,7 @@ impl Store {
     }
 
     /// Output `index`'s 63 siblings and its claim's epoch, once that claim is accepted on L1.
-    pub fn proof_v2(&self, index: u64) -> Result<Option<(u64, Vec<[u8; 32]>)>, StoreError> {
+    pub fn proof_v2(&self, index: u64) -> Result<Option<(u64, Siblings)>, StoreError> {
         let Ok(index) = sql_int(index) else { return Ok(None) };
         let conn = self.lock()?;
         let row: Option<(i64, Vec<u8>)> = conn
