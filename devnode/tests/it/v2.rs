@@ -15,6 +15,9 @@ use serde_json::{json, Value};
 use super::node::{backend, config, http, start_config};
 
 const BOB: &str = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
+/// The user: devnet account 2, so that the node's own transactions (claims, from account 0) never
+/// race the test's for a nonce.
+const CAROL: &str = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc";
 
 fn scratch(tag: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("devnode-v2-{tag}-{}", std::process::id()));
@@ -129,7 +132,8 @@ async fn deposits_withdrawal_executed_on_l1_notice_validated_and_json_rpc() {
     let node = start_config(config).await;
     let ready = node.ready.clone();
     let book = ready.v2.clone().expect("a v2 node says what it deployed");
-    let (rollups, app, alice) = (&book.rollups, book.application.app, l1::DEVNET_ACCOUNT_0);
+    let (rollups, app) = (&book.rollups, book.application.app);
+    let alice: Address = CAROL.parse().unwrap();
     let bob: Address = BOB.parse().unwrap();
 
     // 2.2.0 at its zero-salt addresses; the deployment files say v2.
@@ -274,7 +278,7 @@ async fn a_restart_mid_epoch_claims_once_and_proofs_still_verify() {
     let to_next = epoch_length - (head + 1) % epoch_length;
     rpc.call("anvil_mine", json!([format!("{to_next:#x}")])).await.unwrap();
     for payload in [&br#"{"op":"mine"}"#[..], b"nope", br#"{"op":"mine"}"#] {
-        l1::add_input_v2(&rpc, rollups, l1::DEVNET_ACCOUNT_0, app, payload).await.unwrap();
+        l1::add_input_v2(&rpc, rollups, CAROL.parse().unwrap(), app, payload).await.unwrap();
     }
     wait_processed(&ready, 3).await;
     assert_eq!(submitted_claims(&rpc, authority).await, 0, "the epoch is still open");
