@@ -25,9 +25,11 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use rollup::wire::{Finish, FinishStatus, Output, Payload, Voucher};
-use rollup::RollupRequest;
+use rollup::{InputStatus, RollupRequest};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Notify};
+
+use crate::http::{reply, reply_typed};
 
 /// Largest request body: the limit of Cartesi's own server from guest tools 0.17 on.
 const MAX_BODY: usize = 5 << 20;
@@ -38,20 +40,14 @@ const MAX_BODY: usize = 5 << 20;
 /// not this, decides when a backend is stuck.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
 
-/// How the backend ended a request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Status {
-    Accepted,
-    Rejected,
-    /// The backend raised an exception (or died) with this payload.
-    Exception(Vec<u8>),
-}
-
 /// A finished request: its status and the outputs that count (vouchers and notices only when
 /// accepted; reports always), in the order they were posted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Completion {
-    pub status: Status,
+    /// `Accepted`, `Rejected` or `Exception`.
+    pub status: InputStatus,
+    /// What the backend raised, or why it died, when `status` is `Exception`.
+    pub exception: Option<Vec<u8>>,
     pub outputs: Vec<Output>,
 }
 
@@ -86,11 +82,11 @@ struct Current {
 }
 
 impl Current {
-    fn complete(self, status: Status) {
-        let keep_all = status == Status::Accepted;
+    fn complete(self, status: InputStatus, exception: Option<Vec<u8>>) {
+        let keep_all = status.keeps_outputs();
         let outputs = self.outputs.into_iter().filter(|o| keep_all || matches!(o, Output::Report(_))).collect();
         // The submitter may have gone away; nothing else is waiting for this.
-        let _ = self.done.send(Completion { status, outputs });
+        let _ = self.done.send(Completion { status, exception, outputs });
     }
 }
 
@@ -124,18 +120,6 @@ impl std::fmt::Debug for RollupApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RollupApi").field("finish_timeout", &self.shared.finish_timeout).finish()
     }
-}
-
-fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(body.into()));
-    *r.status_mut() = status;
-    r
-}
-
-fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
-    let mut r = reply(status, body);
-    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
-    r
 }
 
 /// 128 bits from the kernel's generator, as hex: the secret of a session's URL.
@@ -217,7 +201,7 @@ impl RollupApi {
         let current = self.lock().current.take();
         match current {
             Some(c) => {
-                c.complete(Status::Exception(reason.as_bytes().to_vec()));
+                c.complete(InputStatus::Exception, Some(reason.as_bytes().to_vec()));
                 true
             }
             None => false,
@@ -295,10 +279,10 @@ impl RollupApi {
                 self.shared.greeted.notify_waiters();
             } else if let Some(current) = state.current.take() {
                 let status = match finish.status {
-                    FinishStatus::Accept => Status::Accepted,
-                    FinishStatus::Reject => Status::Rejected,
+                    FinishStatus::Accept => InputStatus::Accepted,
+                    FinishStatus::Reject => InputStatus::Rejected,
                 };
-                current.complete(status);
+                current.complete(status, None);
             }
         }
         let deadline = tokio::time::Instant::now() + self.shared.finish_timeout;
@@ -330,7 +314,7 @@ impl RollupApi {
                         output_base: job.output_base,
                         done: job.done,
                     });
-                    return json(StatusCode::OK, body);
+                    return reply_typed(StatusCode::OK, "application/json", body);
                 }
             }
             tokio::select! {
@@ -347,12 +331,15 @@ impl RollupApi {
             return reply(StatusCode::FORBIDDEN, FORBIDDEN);
         };
         let Some(current) = state.current.as_mut() else {
-            return reply(StatusCode::BAD_REQUEST, format!("invalid request {} in idle state", kind(&output)));
+            return reply(StatusCode::BAD_REQUEST, format!("invalid request {} in idle state", output.kind().name()));
         };
         let index = match &output {
             Output::Report(_) => None,
             _ if !current.advance => {
-                return reply(StatusCode::BAD_REQUEST, format!("invalid request {} in inspect state", kind(&output)));
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    format!("invalid request {} in inspect state", output.kind().name()),
+                );
             }
             Output::Voucher(_) => {
                 current.vouchers += 1;
@@ -372,7 +359,7 @@ impl RollupApi {
         // As Cartesi's server: 201 with the output's index (within the input in v1, global in
         // v2), 202 for reports.
         match index {
-            Some(i) => json(StatusCode::CREATED, format!(r#"{{"index":{i}}}"#)),
+            Some(i) => reply_typed(StatusCode::CREATED, "application/json", format!(r#"{{"index":{i}}}"#)),
             None => reply(StatusCode::ACCEPTED, ""),
         }
     }
@@ -383,19 +370,11 @@ impl RollupApi {
         };
         match state.current.take() {
             Some(current) => {
-                current.complete(Status::Exception(payload));
+                current.complete(InputStatus::Exception, Some(payload));
                 reply(StatusCode::ACCEPTED, "")
             }
             None => reply(StatusCode::BAD_REQUEST, "invalid request exception in idle state"),
         }
-    }
-}
-
-fn kind(output: &Output) -> &'static str {
-    match output {
-        Output::Notice(_) => "notice",
-        Output::Voucher(_) => "voucher",
-        Output::Report(_) => "report",
     }
 }
 
@@ -462,7 +441,7 @@ mod tests {
         );
         let finish = tokio::spawn(async move { post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await });
         let completion = done.await.unwrap().unwrap();
-        assert_eq!(completion.status, Status::Accepted);
+        assert_eq!(completion.status, InputStatus::Accepted);
         assert_eq!(completion.outputs.len(), 4);
         finish.abort();
     }
@@ -496,8 +475,8 @@ mod tests {
         assert_eq!(post(addr, Method::POST, "/report", r#"{"payload":"0x03"}"#).await.0, StatusCode::ACCEPTED);
         assert_eq!(post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await.0, StatusCode::ACCEPTED);
         let completion = submitted.await.unwrap().unwrap();
-        assert_eq!(completion.status, Status::Accepted);
-        let kinds: Vec<&str> = completion.outputs.iter().map(kind).collect();
+        assert_eq!(completion.status, InputStatus::Accepted);
+        let kinds: Vec<&str> = completion.outputs.iter().map(|o| o.kind().name()).collect();
         assert_eq!(kinds, ["notice", "voucher", "notice", "report"]);
     }
 
@@ -514,7 +493,10 @@ mod tests {
         post(addr, Method::POST, "/report", r#"{"payload":"0x72"}"#).await;
         post(addr, Method::POST, "/finish", r#"{"status":"reject"}"#).await;
         let completion = submitted.await.unwrap().unwrap();
-        assert_eq!(completion, Completion { status: Status::Rejected, outputs: vec![Output::Report(b"r".to_vec())] });
+        assert_eq!(
+            completion,
+            Completion { status: InputStatus::Rejected, exception: None, outputs: vec![Output::Report(b"r".to_vec())] }
+        );
     }
 
     #[tokio::test]
@@ -549,7 +531,7 @@ mod tests {
         post(addr, Method::POST, "/report", r#"{"payload":"0x02"}"#).await;
         assert_eq!(post(addr, Method::POST, "/exception", r#"{"payload":"0x626f6f6d"}"#).await.0, StatusCode::ACCEPTED);
         let completion = submitted.await.unwrap().unwrap();
-        assert_eq!(completion.status, Status::Exception(b"boom".to_vec()));
+        assert_eq!((completion.status, completion.exception), (InputStatus::Exception, Some(b"boom".to_vec())));
         assert_eq!(completion.outputs, vec![Output::Report(vec![2])]);
         // Nothing is in progress any more: outputs are refused, finish waits.
         assert_eq!(post(addr, Method::POST, "/notice", r#"{"payload":"0x01"}"#).await.0, StatusCode::BAD_REQUEST);
@@ -566,7 +548,10 @@ mod tests {
         assert!(api.abort_current("backend exited with status 1"));
         assert!(!api.abort_current("again"));
         let completion = submitted.await.unwrap().unwrap();
-        assert_eq!(completion.status, Status::Exception(b"backend exited with status 1".to_vec()));
+        assert_eq!(
+            (completion.status, completion.exception),
+            (InputStatus::Exception, Some(b"backend exited with status 1".to_vec()))
+        );
     }
 
     #[tokio::test]
@@ -603,7 +588,7 @@ mod tests {
         post(addr, Method::POST, "/finish", status).await;
         assert_eq!(seen, [0, 1, 2]);
         for w in waiting {
-            assert_eq!(w.await.unwrap().unwrap().status, Status::Accepted);
+            assert_eq!(w.await.unwrap().unwrap().status, InputStatus::Accepted);
         }
     }
 }

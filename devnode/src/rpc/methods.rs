@@ -402,12 +402,7 @@ fn epochs(state: &State) -> Result<Vec<Value>, RpcError> {
 }
 
 fn status_name(status: InputStatus) -> &'static str {
-    match status {
-        InputStatus::Unprocessed => "NONE",
-        InputStatus::Accepted => "ACCEPTED",
-        InputStatus::Rejected => "REJECTED",
-        InputStatus::Exception => "EXCEPTION",
-    }
+    status.name(rollup::RollupsVersion::V2)
 }
 
 fn input(state: &State, r: &InputRecord, status: InputStatus) -> Result<Value, RpcError> {

@@ -16,10 +16,7 @@ use std::sync::Arc;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{
-    HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, ALLOW,
-    CONTENT_TYPE,
-};
+use hyper::header::{HeaderValue, ALLOW};
 use hyper::{Method, Request, Response, StatusCode};
 use rollup::wire::{HexBytes, Output};
 use serde_json::{json, Value};
@@ -27,10 +24,11 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::health::Health;
+use crate::http::reply_any_origin as reply;
 use crate::inspect::{Answer, Inspects, Job};
 use crate::l1::{self, AddressBookV2, Rpc};
-use crate::rollup_api::Status;
 use crate::store::Store;
+use rollup::InputStatus;
 
 pub use methods::METHODS;
 
@@ -82,17 +80,6 @@ impl RpcError {
     pub fn internal(message: impl Into<String>) -> RpcError {
         RpcError { code: -32603, message: message.into() }
     }
-}
-
-fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(body.into()));
-    *r.status_mut() = status;
-    let headers = r.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    headers.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
-    headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("*"));
-    r
 }
 
 /// Serves `/rpc`, `/inspect/<app>` and `/healthz` on `listener` until `shutdown` completes.
@@ -253,10 +240,11 @@ async fn inspect(state: &State, app: String, req: Request<Incoming>) -> Response
         })
         .collect();
     let mut body = json!({"reports": reports, "processed_input_count": processed});
-    let status = match &completion.status {
-        Status::Accepted => "Accepted",
-        Status::Rejected => "Rejected",
-        Status::Exception(message) => {
+    let status = match completion.status {
+        InputStatus::Accepted => "Accepted",
+        InputStatus::Rejected => "Rejected",
+        InputStatus::Exception | InputStatus::Unprocessed => {
+            let message = completion.exception.as_deref().unwrap_or_default();
             body["exception"] = json!(String::from_utf8_lossy(message));
             "Exception"
         }

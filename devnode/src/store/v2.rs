@@ -260,7 +260,7 @@ impl Store {
     ) -> Result<(u64, Vec<(InputRecord, InputStatus)>), StoreError> {
         let conn = self.lock()?;
         let sender = sender.map(|a| a.0.to_vec());
-        let status = status.map(InputStatus::code);
+        let status = status.map(status_code);
         let where_ = "(?1 IS NULL OR msg_sender = ?1) AND (?2 IS NULL OR status = ?2)";
         let total: i64 =
             conn.query_row(&format!("SELECT COUNT(*) FROM inputs WHERE {where_}"), params![sender, status], |r| {
