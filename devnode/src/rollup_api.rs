@@ -24,7 +24,7 @@ use std::time::Duration;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
-use rollup::wire::{Finish, FinishStatus, Output, Payload, Voucher};
+use rollup::wire::{DelegateCallVoucher, Finish, FinishStatus, Output, Payload, Voucher};
 use rollup::{InputStatus, RollupRequest};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Notify};
@@ -77,6 +77,7 @@ struct Current {
     outputs: Vec<Output>,
     vouchers: u64,
     notices: u64,
+    delegate_calls: u64,
     output_base: Option<u64>,
     done: oneshot::Sender<Completion>,
 }
@@ -249,6 +250,10 @@ impl RollupApi {
                 Ok(v) => self.output(session, Output::Voucher(v)),
                 Err(e) => reply(StatusCode::BAD_REQUEST, format!("invalid voucher: {e}")),
             },
+            "/delegate-call-voucher" => match serde_json::from_slice::<DelegateCallVoucher>(&body) {
+                Ok(v) => self.output(session, Output::DelegateCallVoucher(v)),
+                Err(e) => reply(StatusCode::BAD_REQUEST, format!("invalid delegate-call voucher: {e}")),
+            },
             "/notice" | "/report" | "/exception" => match serde_json::from_slice::<Payload>(&body) {
                 Ok(p) if path == "/notice" => self.output(session, Output::Notice(p.payload.0)),
                 Ok(p) if path == "/report" => self.output(session, Output::Report(p.payload.0)),
@@ -311,6 +316,7 @@ impl RollupApi {
                         outputs: Vec::new(),
                         vouchers: 0,
                         notices: 0,
+                        delegate_calls: 0,
                         output_base: job.output_base,
                         done: job.done,
                     });
@@ -349,11 +355,21 @@ impl RollupApi {
                 current.notices += 1;
                 Some(current.notices - 1)
             }
+            Output::DelegateCallVoucher(_) if current.output_base.is_none() => {
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    "invalid request delegate-call-voucher: a Rollups v2 output, and this is a v1 advance",
+                );
+            }
+            Output::DelegateCallVoucher(_) => {
+                current.delegate_calls += 1;
+                Some(current.delegate_calls - 1)
+            }
         };
         current.outputs.push(output);
-        // v2 numbers outputs across the application: vouchers and notices share one sequence.
+        // v2 numbers outputs across the application: every kind but reports shares one sequence.
         let index = match current.output_base {
-            Some(base) => index.map(|_| base + current.vouchers + current.notices - 1),
+            Some(base) => index.map(|_| base + current.vouchers + current.notices + current.delegate_calls - 1),
             None => index,
         };
         // As Cartesi's server: 201 with the output's index (within the input in v1, global in
@@ -435,14 +451,29 @@ mod tests {
         );
         assert_eq!(post(addr, Method::POST, "/report", r#"{"payload":"0x02"}"#).await.0, StatusCode::ACCEPTED);
         assert_eq!(post(addr, Method::POST, "/voucher", VOUCHER).await, (StatusCode::CREATED, r#"{"index":8}"#.into()));
+        let delegate = r#"{"destination":"0x1111111111111111111111111111111111111111","payload":"0x0102"}"#;
+        assert_eq!(
+            post(addr, Method::POST, "/delegate-call-voucher", delegate).await,
+            (StatusCode::CREATED, r#"{"index":9}"#.into())
+        );
         assert_eq!(
             post(addr, Method::POST, "/notice", r#"{"payload":"0x03"}"#).await,
-            (StatusCode::CREATED, r#"{"index":9}"#.into())
+            (StatusCode::CREATED, r#"{"index":10}"#.into())
         );
         let finish = tokio::spawn(async move { post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await });
         let completion = done.await.unwrap().unwrap();
         assert_eq!(completion.status, InputStatus::Accepted);
-        assert_eq!(completion.outputs.len(), 4);
+        assert_eq!(completion.outputs.len(), 5);
+        assert!(matches!(completion.outputs[3], Output::DelegateCallVoucher(_)));
+
+        // A v1 advance has no delegate-call vouchers.
+        let submitter = api.clone();
+        let done = tokio::spawn(async move { submitter.submit(advance(4)).await });
+        assert_eq!(finish.await.unwrap().0, StatusCode::OK);
+        let (status, body) = post(addr, Method::POST, "/delegate-call-voucher", delegate).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let finish = tokio::spawn(async move { post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await });
+        assert!(done.await.unwrap().unwrap().outputs.is_empty());
         finish.abort();
     }
 

@@ -17,6 +17,7 @@ fn describe_outcome(status: InputStatus, exception: Option<&[u8]>, outputs: &[ro
             let bytes = match o {
                 rollup::wire::Output::Notice(p) | rollup::wire::Output::Report(p) => p,
                 rollup::wire::Output::Voucher(v) => &v.payload.0,
+                rollup::wire::Output::DelegateCallVoucher(v) => &v.payload.0,
             };
             // A short digest of each output, so two lists of the same shape still show where they differ.
             let digest = crate::l1::keccak256(bytes);

@@ -129,7 +129,7 @@ impl Store {
             let mut insert = tx.prepare(
                 "INSERT INTO outputs (input_idx, seq, kind, kind_idx, destination, value, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
-            let mut counts = [0u64; 3];
+            let mut counts = [0u64; 4];
             for (seq, output) in outputs.iter().enumerate() {
                 let kind = output.kind();
                 let slot = &mut counts[kind_code(kind) as usize];
@@ -140,6 +140,7 @@ impl Store {
                     Output::Voucher(v) => {
                         (Some(&v.destination.0[..]), v.value.as_ref().map(|x| &x.0[..]), &v.payload.0)
                     }
+                    Output::DelegateCallVoucher(v) => (Some(&v.destination.0[..]), None, &v.payload.0),
                 };
                 insert.execute(params![
                     sql_int(index)?,

@@ -118,6 +118,7 @@ fn kind_code(kind: OutputKind) -> i64 {
         OutputKind::Notice => 0,
         OutputKind::Voucher => 1,
         OutputKind::Report => 2,
+        OutputKind::DelegateCallVoucher => 3,
     }
 }
 
@@ -280,6 +281,14 @@ fn output_from_row(row: OutputRow) -> Result<StoredOutput, StoreError> {
             })
         }
         2 => Output::Report(payload),
+        3 => {
+            let destination =
+                destination.ok_or_else(|| StoreError::Corrupt("delegate-call voucher without destination".into()))?;
+            Output::DelegateCallVoucher(rollup::wire::DelegateCallVoucher {
+                destination: address(&destination)?,
+                payload: HexBytes(payload),
+            })
+        }
         _ => return Err(StoreError::Corrupt(format!("unknown output kind {kind}"))),
     };
     Ok(StoredOutput {

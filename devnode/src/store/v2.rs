@@ -74,8 +74,8 @@ pub struct ReportV2 {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OutputFilterV2 {
     pub input_index: Option<u64>,
-    /// Notices (`Some(false)`) or vouchers (`Some(true)`) only.
-    pub vouchers: Option<bool>,
+    /// Only outputs of these kinds (none: of any kind).
+    pub kinds: Option<Vec<OutputKind>>,
     pub voucher_address: Option<Address>,
 }
 
@@ -155,12 +155,13 @@ impl Store {
             args.push(sql_int(i)?.into());
             conditions.push(format!("input_idx = ?{}", args.len()));
         }
-        if let Some(vouchers) = filter.vouchers {
-            conditions.push(format!("kind = {}", if vouchers { 1 } else { 0 }));
+        if let Some(kinds) = &filter.kinds {
+            let codes: Vec<String> = kinds.iter().map(|k| kind_code(*k).to_string()).collect();
+            conditions.push(format!("kind IN ({})", codes.join(", ")));
         }
         if let Some(a) = filter.voucher_address {
             args.push(a.0.to_vec().into());
-            conditions.push(format!("kind = 1 AND destination = ?{}", args.len()));
+            conditions.push(format!("kind IN (1, 3) AND destination = ?{}", args.len()));
         }
         let where_ = conditions.join(" AND ");
         let total: i64 = conn.query_row(
