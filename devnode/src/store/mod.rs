@@ -180,6 +180,8 @@ pub enum StoreError {
     TooLarge(u64),
     #[error("the database holds invalid data: {0}")]
     Corrupt(String),
+    #[error("the data directory holds the inputs of application {held}, not of {wanted} (another --rollups version or v2 --epoch-length deploys another application): use another --data-dir, or the settings it was made with")]
+    OtherApplication { held: String, wanted: String },
     #[error("the store's lock is poisoned: an earlier call panicked")]
     Poisoned,
 }

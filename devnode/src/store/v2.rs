@@ -24,6 +24,10 @@ CREATE TABLE IF NOT EXISTS v2_claims (
     submitted        INTEGER NOT NULL,
     transaction_hash BLOB
 );
+CREATE TABLE IF NOT EXISTS node_application (
+    id      INTEGER PRIMARY KEY CHECK (id = 0),
+    address BLOB    NOT NULL
+);
 CREATE TABLE IF NOT EXISTS v2_proofs (
     output_idx INTEGER PRIMARY KEY,
     epoch      INTEGER NOT NULL,
@@ -104,6 +108,26 @@ const NUMBERED_REPORTS: &str = "(SELECT ROW_NUMBER() OVER (ORDER BY input_idx, s
      FROM outputs WHERE kind = 2)";
 
 impl Store {
+    /// Ties the database to the application whose inputs it holds, or checks that it is that
+    /// application: a v2 application's address depends on its epoch length, and Rollups v1 and
+    /// v2 applications differ, so a data directory reused with other settings would otherwise
+    /// mix two applications' inputs.
+    pub fn bind_application(&self, app: Address) -> Result<(), StoreError> {
+        let conn = self.lock()?;
+        let held: Option<Vec<u8>> =
+            conn.query_row("SELECT address FROM node_application WHERE id = 0", [], |r| r.get(0)).optional()?;
+        match held {
+            None => {
+                conn.execute("INSERT INTO node_application (id, address) VALUES (0, ?1)", [&app.0[..]])?;
+                Ok(())
+            }
+            Some(held) if held == app.0 => Ok(()),
+            Some(held) => {
+                Err(StoreError::OtherApplication { held: format!("0x{}", hex::encode(held)), wanted: app.to_string() })
+            }
+        }
+    }
+
     /// A v2 input's `prevrandao`.
     pub fn prev_randao(&self, index: u64) -> Result<Option<[u8; 32]>, StoreError> {
         let conn = self.lock()?;

@@ -305,6 +305,15 @@ async fn a_restart_mid_epoch_claims_once_and_proofs_still_verify() {
     let (raw, index, siblings) = proof_of(&again);
     rpc.eth_call(app, &l1::validate_output_calldata(&raw, index, &siblings)).await.unwrap();
     node.stop().await.unwrap();
+
+    // Another epoch length is another application: the data directory refuses it.
+    let mut other = v2_config(&dir, &anvil, epoch_length + 1);
+    other.data_dir = dir.join("data");
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let listeners = devnode::node::Listeners::bind(any, any, any).await.unwrap();
+    let (_stop, stopped) = tokio::sync::watch::channel(false);
+    let error = devnode::node::run(other, listeners, None, stopped).await.unwrap_err().to_string();
+    assert!(error.contains("holds the inputs of application") && error.contains("--data-dir"), "{error}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
