@@ -144,12 +144,8 @@ async fn start_with_block_time(data: &std::path::Path) -> Duration {
         validate: false,
         rollups: rollup::wire::RollupsVersion::V1,
     };
-    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let listeners = Listeners {
-        rollup: TcpListener::bind(any).await.unwrap(),
-        inspect: TcpListener::bind(any).await.unwrap(),
-        graphql: TcpListener::bind(any).await.unwrap(),
-    };
+    let [rollup, inspect, graphql] = testkit::local_listeners().await;
+    let listeners = Listeners { rollup, inspect, graphql };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let start = Instant::now();

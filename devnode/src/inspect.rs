@@ -179,7 +179,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use hyper_util::rt::TokioIo;
     use rollup::wire::{Finish, FinishStatus, Payload};
     use std::time::Duration;
 
@@ -202,19 +201,8 @@ mod tests {
     }
 
     async fn call(addr: std::net::SocketAddr, method: Method, path: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
-        tokio::spawn(conn);
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(hyper::header::HOST, "localhost")
-            .header(hyper::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .unwrap();
-        let res = sender.send_request(req).await.unwrap();
-        let status = res.status();
-        (status, res.into_body().collect().await.unwrap().to_bytes().to_vec())
+        let reply = testkit::http::json(addr, method.as_str(), path, body).await;
+        (StatusCode::from_u16(reply.status).unwrap(), reply.body)
     }
 
     /// A backend that answers each inspect with one report: the payload reversed; it rejects
@@ -239,11 +227,10 @@ mod tests {
     #[tokio::test]
     async fn inspect_answers_have_the_v1_shape() {
         let api = RollupApi::new(Duration::from_millis(50));
-        let rollup = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let [rollup, inspect] = testkit::local_listeners().await;
         let rollup_addr = rollup.local_addr().unwrap();
         let server = api.clone();
         tokio::spawn(async move { server.serve(rollup, std::future::pending()).await });
-        let inspect = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = inspect.local_addr().unwrap();
         let processed = Arc::new(AtomicU64::new(7));
         tokio::spawn(serve(direct(api, processed), inspect, std::future::pending()));
@@ -254,20 +241,16 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(
             v,
-            json!({"status": "Accepted", "exception_payload": null, "reports": [{"payload": format!("0x{}", hex_of(b"dlrow olleh"))}], "processed_input_count": 7})
+            json!({"status": "Accepted", "exception_payload": null, "reports": [{"payload": testkit::hex::to_0x(b"dlrow olleh")}], "processed_input_count": 7})
         );
 
         let (_, body) = call(addr, Method::POST, "/inspect", b"bad idea".to_vec()).await;
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["status"], "Rejected");
-        assert_eq!(v["reports"][0]["payload"], format!("0x{}", hex_of(b"aedi dab")));
+        assert_eq!(v["reports"][0]["payload"], testkit::hex::to_0x(b"aedi dab"));
 
         let (status, _) = call(addr, Method::POST, "/inspect", vec![0; MAX_PAYLOAD + 1]).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(call(addr, Method::GET, "/other", vec![]).await.0, StatusCode::NOT_FOUND);
-    }
-
-    fn hex_of(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
     }
 }

@@ -399,13 +399,12 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use hyper_util::rt::TokioIo;
     use ledger::Address;
     use rollup::wire::{Advance, AdvanceMetadata, HexBytes, Inspect};
 
     async fn start(timeout_ms: u64) -> (RollupApi, std::net::SocketAddr) {
         let api = RollupApi::new(Duration::from_millis(timeout_ms));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = testkit::local_listener().await;
         let addr = listener.local_addr().unwrap();
         let server = api.clone();
         tokio::spawn(async move { server.serve(listener, std::future::pending()).await });
@@ -413,20 +412,8 @@ mod tests {
     }
 
     async fn post(addr: std::net::SocketAddr, method: Method, path: &str, body: &str) -> (StatusCode, String) {
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
-        tokio::spawn(conn);
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(hyper::header::HOST, "localhost")
-            .header(hyper::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body.to_string())))
-            .unwrap();
-        let res = sender.send_request(req).await.unwrap();
-        let status = res.status();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
+        let reply = testkit::http::json(addr, method.as_str(), path, body.to_string()).await;
+        (StatusCode::from_u16(reply.status).unwrap(), reply.text())
     }
 
     fn advance(index: u64) -> RollupRequest {

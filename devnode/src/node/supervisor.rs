@@ -328,7 +328,12 @@ impl Supervisor {
                 }
                 continue;
             }
+            // A failure or a shutdown comes first: an inspect that arrives after the node failed
+            // must not be served by the backend of a failed node, whichever woke this loop.
             tokio::select! {
+                biased;
+                () = Self::wait_shutdown(&mut self.shutdown) => return Stop::Shutdown,
+                () = self.health.failed() => return Stop::Failed,
                 () = self.arrived.notified() => {}
                 Some(rollback) = self.rollbacks.recv() => {
                     if let Some(stop) = self.roll_back(rollback) {
@@ -349,8 +354,6 @@ impl Supervisor {
                     }
                     return Stop::Respawn;
                 }
-                () = Self::wait_shutdown(&mut self.shutdown) => return Stop::Shutdown,
-                () = self.health.failed() => return Stop::Failed,
             }
         }
     }
