@@ -133,7 +133,7 @@ fn list(data: Vec<Value>, total: u64, limit: u64, offset: u64) -> Value {
 }
 
 /// RFC 3339 UTC time of a unix timestamp (days to civil date: Howard Hinnant's algorithm).
-pub fn rfc3339(seconds: u64) -> String {
+pub(super) fn rfc3339(seconds: u64) -> String {
     let days = (seconds / 86_400) as i64;
     let rest = seconds % 86_400;
     let z = days + 719_468;
@@ -148,7 +148,7 @@ pub fn rfc3339(seconds: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest / 60 % 60, rest % 60)
 }
 
-pub async fn call(state: &State, method: &str, params: Value) -> Result<Value, RpcError> {
+pub(super) async fn call(state: &State, method: &str, params: Value) -> Result<Value, RpcError> {
     let Some((_, allowed)) = super::METHODS.iter().find(|(m, _)| *m == method) else {
         return Err(RpcError { code: -32601, message: format!("method not found: {method}") });
     };
