@@ -123,7 +123,7 @@ async fn start(backend: &BackendCommand) -> Running {
 /// behind the one in progress (as the node does), then stores the outcome of the one before.
 async fn feed(running: &Running, store: &Store, inputs: &[InputRecord]) -> Duration {
     let start = Instant::now();
-    let queue = |record: &InputRecord| running.api.queue(advance_of(record));
+    let queue = |record: &InputRecord| running.api.queue(advance_of(record), None);
     store.add_input(&inputs[0]).unwrap();
     let first = store.next_unprocessed().unwrap().unwrap();
     let mut queued = Some((first.index, Box::pin(queue(&first))));
@@ -158,6 +158,7 @@ async fn start_with_block_time(data: &std::path::Path) -> Duration {
         backend: ledger_backend(),
         epoch_length: 1,
         validate: false,
+        rollups: rollup::wire::RollupsVersion::V1,
     };
     let [rollup, inspect, graphql] = testkit::local_listeners().await;
     let listeners = Listeners { rollup, inspect, graphql };
@@ -366,10 +367,10 @@ async fn replay(running: &Running, store: &Store) -> (usize, Duration) {
     let start = Instant::now();
     let processed = store.processed().unwrap();
     let mut queued: std::collections::VecDeque<_> =
-        processed.iter().take(1).map(|(record, _, _)| running.api.queue(advance_of(record))).collect();
+        processed.iter().take(1).map(|(record, _, _)| running.api.queue(advance_of(record), None)).collect();
     for (i, (record, status, outputs)) in processed.iter().enumerate() {
         if let Some((next, _, _)) = processed.get(i + 1) {
-            queued.push_back(running.api.queue(advance_of(next)));
+            queued.push_back(running.api.queue(advance_of(next), None));
         }
         let done = queued.pop_front().unwrap().await.unwrap();
         assert!(

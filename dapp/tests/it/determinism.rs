@@ -169,6 +169,9 @@ fn raw_transcript(exchanges: &[Exchange]) -> String {
                     v.value.as_ref().map_or("-".to_string(), |x| format!("{x:?}")),
                     hex::encode(&v.payload.0)
                 ),
+                Output::DelegateCallVoucher(v) => {
+                    writeln!(out, "  delegate-call-voucher {} {}", v.destination, hex::encode(&v.payload.0))
+                }
             };
         }
     }

@@ -17,6 +17,7 @@ fn describe_outcome(status: InputStatus, exception: Option<&[u8]>, outputs: &[ro
             let bytes = match o {
                 rollup::wire::Output::Notice(p) | rollup::wire::Output::Report(p) => p,
                 rollup::wire::Output::Voucher(v) => &v.payload.0,
+                rollup::wire::Output::DelegateCallVoucher(v) => &v.payload.0,
             };
             // A short digest of each output, so two lists of the same shape still show where they differ.
             let digest = crate::l1::keccak256(bytes);
@@ -104,7 +105,9 @@ pub(super) struct Supervisor {
     pub(super) shutdown: watch::Receiver<bool>,
     pub(super) failures: Failures,
     /// What to print and send once the node is ready for the first time.
-    pub(super) announce: Option<(l1::AddressBook, Ready, Option<oneshot::Sender<Ready>>)>,
+    pub(super) announce: Option<(String, Ready, Option<oneshot::Sender<Ready>>)>,
+    /// Rollups v2: the advances' extra metadata (and outputs numbered globally).
+    pub(super) v2: Option<V2Advance>,
     /// When `run` began: the readiness block says how long the start took.
     pub(super) started: std::time::Instant,
     /// The data directory, where each backend's pid is recorded while it runs.
@@ -197,8 +200,25 @@ impl Supervisor {
 
     /// Hands `request` to the backend and waits for its completion, its death, a hang, or the
     /// node's shutdown.
+    /// The request that advances `record`, with the global index of its first output in v2.
+    fn request_of(&self, record: &InputRecord) -> Result<(RollupRequest, Option<u64>), StoreError> {
+        Ok(match self.v2 {
+            None => (advance_of(record), None),
+            Some(v2) => (
+                advance_v2_of(record, v2, self.store.prev_randao(record.index)?),
+                Some(self.store.outputs_before(record.index)?),
+            ),
+        })
+    }
+
+    /// Queues the advance of `record` in the rollup API (see [`RollupApi::queue`]).
+    fn queue_record(&self, record: &InputRecord) -> Result<Queued, StoreError> {
+        let (request, first_output) = self.request_of(record)?;
+        Ok(Box::pin(self.api.queue(request, first_output)))
+    }
+
     async fn execute(&mut self, backend: &mut Backend, request: RollupRequest) -> Outcome {
-        let submit = self.api.queue(request);
+        let submit = self.api.queue(request, None);
         self.wait_for(backend, submit).await
     }
 
@@ -245,15 +265,16 @@ impl Supervisor {
             processed.into_iter().enumerate().filter(|(_, (_, status, _))| *status != InputStatus::Exception);
         // One request stays queued ahead of the one in progress, so the backend's `/finish` gets
         // the next input at once; a respawn or a failure drops whatever is still queued.
-        let mut next = inputs.next().map(|input| {
-            let queued = self.api.queue(advance_of(&input.1 .0));
-            (input, queued)
-        });
-        while let Some(((done, (record, status, outputs)), queued)) = next.take() {
-            next = inputs.next().map(|input| {
-                let queued = self.api.queue(advance_of(&input.1 .0));
-                (input, queued)
-            });
+        // Every output before an input is stored, so a v2 advance's first output index is known.
+        let mut next = match inputs.next() {
+            Some(input) => Some((self.queue_record(&input.1 .0).map_err(|e| self.fail_store(&e))?, input)),
+            None => None,
+        };
+        while let Some((queued, (done, (record, status, outputs)))) = next.take() {
+            next = match inputs.next() {
+                Some(input) => Some((self.queue_record(&input.1 .0).map_err(|e| self.fail_store(&e))?, input)),
+                None => None,
+            };
             self.health.set(Phase::Replaying { done: done as u64, total });
             match self.wait_for(backend, queued).await {
                 Outcome::Done(completion) => {
@@ -328,22 +349,28 @@ impl Supervisor {
             let next = match ahead.take() {
                 Some(queued) => Some(queued),
                 None => match self.store.next_unprocessed() {
-                    Ok(next) => next.map(|record| {
-                        let queued: Queued = Box::pin(self.api.queue(advance_of(&record)));
-                        (record, queued)
-                    }),
+                    Ok(Some(record)) => match self.queue_record(&record) {
+                        Ok(queued) => Some((record, queued)),
+                        Err(e) => return self.fail_store(&e),
+                    },
+                    Ok(None) => None,
                     Err(e) => return self.fail_store(&e),
                 },
             };
             if let Some((record, queued)) = next {
-                if self.rollbacks.is_empty() && self.inspects.is_empty() {
-                    match self.store.input(record.index + 1) {
-                        Ok(Some((following, InputStatus::Unprocessed))) => {
-                            let queued: Queued = Box::pin(self.api.queue(advance_of(&following)));
-                            ahead = Some((following, queued));
-                        }
-                        Ok(_) => {}
+                // Not in v2: an advance's first output index counts the outputs of every input
+                // before it, which are known only once the one in progress is complete.
+                if self.v2.is_none() && self.rollbacks.is_empty() && self.inspects.is_empty() {
+                    let following = match self.store.input(record.index + 1) {
+                        Ok(Some((following, InputStatus::Unprocessed))) => Some(following),
+                        Ok(_) => None,
                         Err(e) => return self.fail_store(&e),
+                    };
+                    if let Some(following) = following {
+                        match self.queue_record(&following) {
+                            Ok(queued) => ahead = Some((following, queued)),
+                            Err(e) => return self.fail_store(&e),
+                        }
                     }
                 }
                 if let Some(stop) = self.advance(backend, record, queued).await {
