@@ -23,22 +23,16 @@ import {
 } from "../lib/l1.ts";
 import {
   type Asset,
-  type Balance,
-  ERROR_HINTS,
-  type Outcome,
-  type Operation,
   type TokenResolver,
-  abiPayload,
-  fetchBalances,
-  formatBalances,
-  formatUnits,
-  jsonPayload,
+  coinNotWithdrawable,
   parseAmount,
   parseAsset,
-  queryLedger,
-  routes,
-  waitOutcome,
-} from "../lib/ledger.ts";
+} from "../lib/asset.ts";
+import { type Balance, formatBalances, formatUnits } from "../lib/format.ts";
+import { type Outcome, waitOutcome } from "../lib/outcome.ts";
+import { type Operation, abiPayload, jsonPayload } from "../lib/payload.ts";
+import { fetchBalances, queryLedger, routes } from "../lib/queries.ts";
+import { ERROR_HINTS } from "../lib/reports.ts";
 import type { Out } from "../lib/output.ts";
 import { executeVoucher, waitForProof, wasVoucherExecuted } from "../lib/proofs.ts";
 import { describeEpoch, probeEpoch } from "../lib/settlement.ts";
@@ -186,10 +180,7 @@ const withdraw = leaf(
       return;
     }
     if (asset.kind === "COIN") {
-      throw new ConsoleError(
-        "COIN exists only inside the ledger and cannot be withdrawn",
-        ERROR_HINTS.NOT_WITHDRAWABLE,
-      );
+      throw coinNotWithdrawable(ERROR_HINTS.NOT_WITHDRAWABLE);
     }
     if (!args.wait) {
       throw new ConsoleError(

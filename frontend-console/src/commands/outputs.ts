@@ -107,42 +107,67 @@ async function withProof(
   await act(node, node.proof, l1, r);
 }
 
-const validate = leaf(
+/** `notice validate` and `voucher execute`: the output fetched with its proof, then `act`. */
+function proven(
+  kind: "notice" | "voucher",
+  command: string,
+  describe: string,
+  doing: string,
+  act: (
+    args: IndexedArgs,
+    out: Out,
+    node: OutputNode,
+    proof: Proof,
+    l1: L1,
+    r: Rollups,
+  ) => Promise<void>,
+) {
+  return leaf(
+    command,
+    describe,
+    (y) => indexed(y, kind === "notice" ? "Notice" : "Voucher"),
+    (args, out) =>
+      withProof(kind, args, out, async (node, proof, l1, r) => {
+        out.progress(`${doing} ${kind} "${args.index}" from input "${args.input}"`);
+        await act(args, out, node, proof, l1, r);
+      }),
+  );
+}
+
+const validate = proven(
+  "notice",
   "validate",
   "Validate notice given its id",
-  (y) => indexed(y, "Notice"),
-  (args, out) =>
-    withProof("notice", args, out, async (notice, proof, l1, r) => {
-      out.progress(`validating notice "${args.index}" from input "${args.input}"`);
-      await validateNotice(l1, r, notice.payload as Hex, proof);
-      out.result("notice is valid!", { index: args.index, input: args.input, valid: true });
-    }),
+  "validating",
+  async (args, out, notice, proof, l1, r) => {
+    await validateNotice(l1, r, notice.payload as Hex, proof);
+    out.result("notice is valid!", { index: args.index, input: args.input, valid: true });
+  },
 );
 
-const execute = leaf(
+const execute = proven(
+  "voucher",
   "execute",
   "Execute voucher given its input index and its index",
-  (y) => indexed(y, "Voucher"),
-  (args, out) =>
-    withProof("voucher", args, out, async (voucher, proof, l1, r) => {
-      out.progress(`executing voucher "${args.index}" from input "${args.input}"`);
-      const { transactionHash: tx } = await executeVoucher(
-        l1,
-        r,
-        {
-          index: args.index,
-          input: args.input,
-          destination: voucher.destination as Address,
-          payload: voucher.payload as Hex,
-        },
-        proof,
-      );
-      out.result(`voucher executed! (tx="${tx}")`, {
+  "executing",
+  async (args, out, voucher, proof, l1, r) => {
+    const { transactionHash: tx } = await executeVoucher(
+      l1,
+      r,
+      {
         index: args.index,
         input: args.input,
-        transaction: tx,
-      });
-    }),
+        destination: voucher.destination as Address,
+        payload: voucher.payload as Hex,
+      },
+      proof,
+    );
+    out.result(`voucher executed! (tx="${tx}")`, {
+      index: args.index,
+      input: args.input,
+      transaction: tx,
+    });
+  },
 );
 
 export const noticeCommand = group("notice", "List and validate notices", [

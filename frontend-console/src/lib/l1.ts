@@ -228,14 +228,29 @@ export function addInput(l1: L1, r: Rollups, payload: Hex): Promise<Sent> {
   });
 }
 
-export function depositEther(l1: L1, r: Rollups, wei: bigint, execLayerData: Hex): Promise<Sent> {
+type Portal =
+  "EtherPortal" | "ERC20Portal" | "ERC721Portal" | "ERC1155SinglePortal" | "ERC1155BatchPortal";
+
+/** A deposit: the portal's call, its input found in the receipt. */
+function deposit(
+  l1: L1,
+  r: Rollups,
+  portal: Portal,
+  functionName: string,
+  args: readonly unknown[],
+  value?: bigint,
+): Promise<Sent> {
   return sendInput(l1, r, {
-    address: contractAddress(r.deployment, "EtherPortal"),
-    abi: abis.EtherPortal,
-    functionName: "depositEther",
-    args: [r.dapp, execLayerData],
-    value: wei,
+    address: contractAddress(r.deployment, portal),
+    abi: abis[portal],
+    functionName,
+    args,
+    ...(value === undefined ? {} : { value }),
   });
+}
+
+export function depositEther(l1: L1, r: Rollups, wei: bigint, execLayerData: Hex): Promise<Sent> {
+  return deposit(l1, r, "EtherPortal", "depositEther", [r.dapp, execLayerData], wei);
 }
 
 export async function depositErc20(
@@ -263,12 +278,12 @@ export async function depositErc20(
     });
   }
   l1.log(`depositing ${amount} tokens...`);
-  return sendInput(l1, r, {
-    address: portal,
-    abi: abis.ERC20Portal,
-    functionName: "depositERC20Tokens",
-    args: [token, r.dapp, amount, execLayerData],
-  });
+  return deposit(l1, r, "ERC20Portal", "depositERC20Tokens", [
+    token,
+    r.dapp,
+    amount,
+    execLayerData,
+  ]);
 }
 
 export async function depositErc721(
@@ -284,12 +299,7 @@ export async function depositErc721(
     functionName: "approve",
     args: [portal, tokenId],
   });
-  return sendInput(l1, r, {
-    address: portal,
-    abi: abis.ERC721Portal,
-    functionName: "depositERC721Token",
-    args: [token, r.dapp, tokenId, "0x", "0x"],
-  });
+  return deposit(l1, r, "ERC721Portal", "depositERC721Token", [token, r.dapp, tokenId, "0x", "0x"]);
 }
 
 export async function depositErc1155(
@@ -300,10 +310,8 @@ export async function depositErc1155(
   amounts: readonly bigint[],
 ): Promise<Sent> {
   const single = tokenIds.length === 1;
-  const portal = contractAddress(
-    r.deployment,
-    single ? "ERC1155SinglePortal" : "ERC1155BatchPortal",
-  );
+  const name = single ? "ERC1155SinglePortal" : "ERC1155BatchPortal";
+  const portal = contractAddress(r.deployment, name);
   const approved = (await l1.publicClient.readContract({
     address: token,
     abi: abis.ERC1155,
@@ -319,21 +327,21 @@ export async function depositErc1155(
       args: [portal, true],
     });
   }
-  return sendInput(
-    l1,
-    r,
-    single
-      ? {
-          address: portal,
-          abi: abis.ERC1155SinglePortal,
-          functionName: "depositSingleERC1155Token",
-          args: [token, r.dapp, tokenIds[0], amounts[0], "0x", "0x"],
-        }
-      : {
-          address: portal,
-          abi: abis.ERC1155BatchPortal,
-          functionName: "depositBatchERC1155Token",
-          args: [token, r.dapp, tokenIds, amounts, "0x", "0x"],
-        },
-  );
+  return single
+    ? deposit(l1, r, name, "depositSingleERC1155Token", [
+        token,
+        r.dapp,
+        tokenIds[0],
+        amounts[0],
+        "0x",
+        "0x",
+      ])
+    : deposit(l1, r, name, "depositBatchERC1155Token", [
+        token,
+        r.dapp,
+        tokenIds,
+        amounts,
+        "0x",
+        "0x",
+      ]);
 }

@@ -4,6 +4,7 @@
  * the voucher runs.
  */
 import {
+  type Abi,
   type Address,
   type Hex,
   type PublicClient,
@@ -15,7 +16,7 @@ import {
 import { abis } from "./abis.ts";
 import { ConsoleError } from "./errors.ts";
 import type { OutputNode } from "./graphql.ts";
-import { type Asset, assetText } from "./ledger.ts";
+import { type Asset, assetText, coinNotWithdrawable } from "./asset.ts";
 
 /** The calls the dApp's Rollups v1 withdrawal vouchers make (`crates/rollup/src/voucher.rs`). */
 export const VOUCHER_CALLS = parseAbi([
@@ -25,6 +26,9 @@ export const VOUCHER_CALLS = parseAbi([
   "function withdrawEther(address receiver, uint256 value)",
 ]);
 
+/** The calls as viem's plain `Abi`, for a call chosen at run time. */
+const voucherCalls: Abi = VOUCHER_CALLS;
+
 /** The voucher (destination and payload) that pays a withdrawal of `amount` to `receiver`. */
 export function expectedVoucher(
   asset: Asset,
@@ -32,45 +36,21 @@ export function expectedVoucher(
   receiver: Address,
   dapp: Address,
 ): { destination: Address; payload: Hex } {
+  const call = (destination: Address, functionName: string, args: readonly unknown[]) => ({
+    destination,
+    payload: encodeFunctionData({ abi: voucherCalls, functionName, args }),
+  });
   switch (asset.kind) {
     case "ETH":
-      return {
-        destination: dapp,
-        payload: encodeFunctionData({
-          abi: VOUCHER_CALLS,
-          functionName: "withdrawEther",
-          args: [receiver, amount],
-        }),
-      };
+      return call(dapp, "withdrawEther", [receiver, amount]);
     case "erc20":
-      return {
-        destination: asset.token,
-        payload: encodeFunctionData({
-          abi: VOUCHER_CALLS,
-          functionName: "transfer",
-          args: [receiver, amount],
-        }),
-      };
+      return call(asset.token, "transfer", [receiver, amount]);
     case "erc721":
-      return {
-        destination: asset.token,
-        payload: encodeFunctionData({
-          abi: VOUCHER_CALLS,
-          functionName: "safeTransferFrom",
-          args: [dapp, receiver, asset.id],
-        }),
-      };
+      return call(asset.token, "safeTransferFrom", [dapp, receiver, asset.id]);
     case "erc1155":
-      return {
-        destination: asset.token,
-        payload: encodeFunctionData({
-          abi: VOUCHER_CALLS,
-          functionName: "safeTransferFrom",
-          args: [dapp, receiver, asset.id, amount, "0x"],
-        }),
-      };
+      return call(asset.token, "safeTransferFrom", [dapp, receiver, asset.id, amount, "0x"]);
     case "COIN":
-      throw new ConsoleError("COIN exists only inside the ledger and cannot be withdrawn");
+      throw coinNotWithdrawable();
   }
 }
 

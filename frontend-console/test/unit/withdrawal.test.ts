@@ -13,7 +13,7 @@ import {
 import { abis } from "../../src/lib/abis.ts";
 import { ConsoleError } from "../../src/lib/errors.ts";
 import type { OutputNode } from "../../src/lib/graphql.ts";
-import type { Asset } from "../../src/lib/ledger.ts";
+import type { Asset } from "../../src/lib/asset.ts";
 import {
   VOUCHER_CALLS,
   balanceChange,
