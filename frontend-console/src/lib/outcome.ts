@@ -1,8 +1,8 @@
 /** What the node made of a sent input: waiting for it, and the dApp's answer read back. */
 import { hexToJson } from "./bytes.ts";
 import { ConsoleError } from "./errors.ts";
-import { waitForInput } from "./graphql.ts";
 import type { Sent } from "./l1.ts";
+import { type Reader, waitForResult } from "./reader.ts";
 import { type LedgerReport, decodeLedgerReport, dappFailure, describeAccepted } from "./reports.ts";
 
 /** The dApp's answer to a sent input as lines and JSON, or why it failed. */
@@ -19,17 +19,18 @@ export interface Outcome {
  * Waits for the node to process a sent input and reads the dApp's answer: the lines to print
  * (`acceptedLines` instead of the report's, when given) and the JSON value, and a failure for a
  * rejected input (the dApp's error code and message, with what to try) or one that did not end
- * ACCEPTED.
+ * ACCEPTED. A string `reader` is a v1 GraphQL URL.
  */
 export async function waitOutcome(
-  url: string,
+  reader: Reader | string,
   sent: Sent,
   timeoutSeconds: number,
   progress: (line: string) => void,
   acceptedLines?: readonly string[],
 ): Promise<Outcome> {
   progress(`waiting for the node to process input ${sent.input}...`);
-  const result = await waitForInput(url, sent.input, timeoutSeconds * 1000);
+  const target: Reader = typeof reader === "string" ? { version: "v1", url: reader } : reader;
+  const result = await waitForResult(target, sent.input, timeoutSeconds * 1000);
   const reports = result.reports.map((p) => decodeLedgerReport(p));
   const value = {
     ...sent,
