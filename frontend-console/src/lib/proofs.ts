@@ -59,19 +59,22 @@ export const REVERT_MEANINGS: Readonly<Record<string, string>> = {
   InputIndexOutOfClaimBounds: "the output's input is outside the claim's input range",
 };
 
-const PROOF_HINT =
+export const PROOF_HINT =
   "the node's proof and the claim on chain disagree: check the dev node's log and --url";
 
 /** `Name(): what it means` for a known revert, with its name; else the reason as viem gives it. */
-export function explainRevert(error: unknown): { reason: string; name?: string } {
+export function explainRevert(
+  error: unknown,
+  meanings: Readonly<Record<string, string>> = REVERT_MEANINGS,
+): { reason: string; name?: string } {
   const reason = revertReason(error);
   const name = /^(\w+)\(/.exec(reason)?.[1];
-  const meaning = name === undefined ? undefined : REVERT_MEANINGS[name];
+  const meaning = name === undefined ? undefined : meanings[name];
   if (name === undefined || meaning === undefined) return { reason };
   return { reason: `${reason}: ${meaning}`, name };
 }
 
-function alreadyExecuted(index: number, input: number): ConsoleError {
+export function alreadyExecuted(index: number, input: number): ConsoleError {
   return new ConsoleError(
     `voucher "${index}" from input "${input}" was already executed`,
     "a voucher executes once; `voucher list` shows which ones are executed",
