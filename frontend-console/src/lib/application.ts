@@ -6,7 +6,6 @@
  */
 import {
   type Address,
-  type Hex,
   type PublicClient,
   type TransactionReceipt,
   isAddressEqual,
@@ -103,7 +102,7 @@ export async function executeOutput(
     address: app,
     abi: abisV2.Application,
     functionName: "executeOutput",
-    args: [output.raw_data as Hex, outputProof(output)],
+    args: [output.raw_data, outputProof(output)],
   } as const;
   try {
     await l1.publicClient.simulateContract({ account: l1.account, ...call });

@@ -30,9 +30,9 @@ import type { Output } from "../../src/lib/rpc.ts";
 
 const APP: Address = "0x1111111111111111111111111111111111111111";
 const HASH: Hex = `0x${"ab".repeat(32)}`;
-const SIBLINGS = Array.from(
+const SIBLINGS: Hex[] = Array.from(
   { length: 63 },
-  (_, i) => `0x${i.toString(16).padStart(64, "0")}` as Hex,
+  (_, i) => `0x${i.toString(16).padStart(64, "0")}` as const,
 );
 const abi = abisV2.Application;
 
