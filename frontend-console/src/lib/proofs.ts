@@ -245,10 +245,30 @@ export interface ProofWait {
 }
 
 /**
+ * Calls `read` until it gives something, for at most `timeoutMs`, calling `wait.onWait` between
+ * calls; what it gave, or undefined at the deadline.
+ */
+export async function pollFor<T>(
+  read: () => Promise<T | undefined>,
+  timeoutMs: number,
+  wait: ProofWait,
+): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await read();
+    if (found !== undefined) return found;
+    if (Date.now() >= deadline) return undefined;
+    await wait.onWait();
+    const left = deadline - Date.now();
+    await new Promise((done) => setTimeout(done, Math.max(0, Math.min(wait.pollMs ?? 500, left))));
+  }
+}
+
+/**
  * Polls the reader until the output has a proof, for at most `timeoutMs`; the output with its
  * proof, or undefined at the deadline.
  */
-export async function waitForProof(
+export function waitForProof(
   url: string,
   kind: "notice" | "voucher",
   index: number,
@@ -256,13 +276,12 @@ export async function waitForProof(
   timeoutMs: number,
   wait: ProofWait,
 ): Promise<(OutputNode & { proof: Proof }) | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const node = await fetchOutput(url, kind, index, input);
-    if (node.proof) return { ...node, proof: node.proof };
-    if (Date.now() >= deadline) return undefined;
-    await wait.onWait();
-    const left = deadline - Date.now();
-    await new Promise((done) => setTimeout(done, Math.max(0, Math.min(wait.pollMs ?? 500, left))));
-  }
+  return pollFor(
+    async () => {
+      const node = await fetchOutput(url, kind, index, input);
+      return node.proof ? { ...node, proof: node.proof } : undefined;
+    },
+    timeoutMs,
+    wait,
+  );
 }

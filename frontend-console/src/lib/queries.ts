@@ -4,7 +4,8 @@ import { type Asset, assetText } from "./asset.ts";
 import { hexToJson } from "./bytes.ts";
 import { ConsoleError } from "./errors.ts";
 import type { Balance } from "./format.ts";
-import { inspect } from "./inspect.ts";
+import { inspect, inspectV2 } from "./inspect.ts";
+import type { InspectTarget } from "./reader.ts";
 import { dappError, dappFailure } from "./reports.ts";
 
 /** Inspect payloads of the ledger's routes. */
@@ -29,9 +30,18 @@ export const routes = {
   tx: (hash: string) => `tx/${hash.toLowerCase()}`,
 };
 
-/** A ledger inspect route's JSON report, or the dApp's error as a ConsoleError. */
-export async function queryLedger(url: string, path: string): Promise<Record<string, unknown>> {
-  const result = await inspect(url, path);
+/**
+ * A ledger inspect route's JSON report, or the dApp's error as a ConsoleError. A string target is
+ * a v1 inspect URL.
+ */
+export async function queryLedger(
+  target: InspectTarget | string,
+  path: string,
+): Promise<Record<string, unknown>> {
+  const result =
+    typeof target === "string" || target.version === "v1"
+      ? await inspect(typeof target === "string" ? target : target.url, path)
+      : await inspectV2(target.url, path);
   if (result.httpStatus !== 200) {
     throw new ConsoleError(
       `inspect ${path} answered HTTP ${result.httpStatus}: ${result.body ?? ""}`.trim(),
@@ -56,7 +66,10 @@ export async function queryLedger(url: string, path: string): Promise<Record<str
 }
 
 /** Every balance of an account, following the route's pages. */
-export async function fetchBalances(url: string, address: Address): Promise<Balance[]> {
+export async function fetchBalances(
+  url: InspectTarget | string,
+  address: Address,
+): Promise<Balance[]> {
   const balances: Balance[] = [];
   let offset: number | null = 0;
   while (offset !== null) {

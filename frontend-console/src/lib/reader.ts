@@ -28,6 +28,34 @@ export type Reader = { version: "v1"; url: string } | ReaderV2;
 
 /** The JSON-RPC URL when neither `--rpc-url` nor `rollups.json` gives one. */
 export const RPC_URL = "http://localhost:4000/rpc";
+/** The reference console's inspect URL (v1). */
+export const INSPECT_URL = "http://localhost:5005/inspect";
+/** The dev node's v2 inspect base, when neither `--url` nor `rollups.json` gives one. */
+export const INSPECT_URL_V2 = "http://localhost:4000/inspect";
+
+/** Where inspects go: v1 `GET <url>/<payload>`, v2 `POST <url>` with the payload as body. */
+export interface InspectTarget {
+  version: RollupsVersion;
+  url: string;
+}
+
+/**
+ * The inspect target: `--url`, else v1's default, or v2's from `rollups.json` (else the dev
+ * node's). A v2 URL ending in `/inspect` gets the application's address appended, so the
+ * same base serves any application.
+ */
+export function inspectTarget(args: {
+  url?: string | undefined;
+  rollups?: string | undefined;
+  deployments: string;
+}): InspectTarget {
+  const version = rollupsVersion(args);
+  if (version === "v1") return { version, url: args.url ?? INSPECT_URL };
+  const base = args.url ?? readRollupsInfo(args.deployments)?.inspect ?? INSPECT_URL_V2;
+  if (!/\/inspect\/?$/.test(base)) return { version, url: base };
+  const application = applicationOf({ ...args, dapp: "dapp" });
+  return { version, url: `${base.replace(/\/+$/, "")}/${application}` };
+}
 
 export interface ReaderArgs extends RollupsArgs {
   /** The GraphQL URL (v1). */

@@ -18,7 +18,7 @@ import { ConsoleError } from "./errors.ts";
 import type { OutputNode } from "./graphql.ts";
 import { type Asset, assetText, coinNotWithdrawable } from "./asset.ts";
 
-/** The calls the dApp's Rollups v1 withdrawal vouchers make (`crates/rollup/src/voucher.rs`). */
+/** The calls the dApp's withdrawal vouchers make (`crates/rollup/src/voucher.rs`). */
 export const VOUCHER_CALLS = parseAbi([
   "function transfer(address to, uint256 amount)",
   "function safeTransferFrom(address from, address to, uint256 tokenId)",
@@ -29,20 +29,34 @@ export const VOUCHER_CALLS = parseAbi([
 /** The calls as viem's plain `Abi`, for a call chosen at run time. */
 const voucherCalls: Abi = VOUCHER_CALLS;
 
-/** The voucher (destination and payload) that pays a withdrawal of `amount` to `receiver`. */
+/** What a withdrawal's voucher must be; `value` (wei) only in Rollups v2, where vouchers carry it. */
+export interface ExpectedVoucher {
+  destination: Address;
+  payload: Hex;
+  value?: bigint;
+}
+
+/**
+ * The voucher that pays a withdrawal of `amount` to `receiver`. Ether leaves a v1 dApp through
+ * its own `withdrawEther`, and a v2 application as the voucher's value sent to the receiver.
+ */
 export function expectedVoucher(
   asset: Asset,
   amount: bigint,
   receiver: Address,
   dapp: Address,
-): { destination: Address; payload: Hex } {
+  version: "v1" | "v2" = "v1",
+): ExpectedVoucher {
   const call = (destination: Address, functionName: string, args: readonly unknown[]) => ({
     destination,
     payload: encodeFunctionData({ abi: voucherCalls, functionName, args }),
+    ...(version === "v2" ? { value: 0n } : {}),
   });
   switch (asset.kind) {
     case "ETH":
-      return call(dapp, "withdrawEther", [receiver, amount]);
+      return version === "v1"
+        ? call(dapp, "withdrawEther", [receiver, amount])
+        : { destination: receiver, payload: "0x", value: amount };
     case "erc20":
       return call(asset.token, "transfer", [receiver, amount]);
     case "erc721":
@@ -60,7 +74,7 @@ export function expectedVoucher(
  */
 export function matchingVouchers(
   nodes: readonly OutputNode[],
-  expected: { destination: Address; payload: Hex },
+  expected: ExpectedVoucher,
 ): OutputNode[] {
   return nodes
     .filter(
@@ -68,7 +82,8 @@ export function matchingVouchers(
         n.destination !== undefined &&
         /^0x[0-9a-fA-F]{40}$/.test(n.destination) &&
         isAddressEqual(n.destination as Address, expected.destination) &&
-        n.payload.toLowerCase() === expected.payload.toLowerCase(),
+        n.payload.toLowerCase() === expected.payload.toLowerCase() &&
+        (expected.value === undefined || n.value === expected.value.toString()),
     )
     .sort((a, b) => a.index - b.index);
 }
