@@ -14,8 +14,7 @@ import {
 import { abisV2 } from "./abis.ts";
 import { ConsoleError } from "./errors.ts";
 import type { L1 } from "./l1.ts";
-import { send } from "./l1.ts";
-import { PROOF_HINT, alreadyExecuted, explainRevert } from "./proofs.ts";
+import { PROOF_HINT, alreadyExecuted, explainRevert, sendExecution } from "./proofs.ts";
 import { type Output, fromHex } from "./rpc.ts";
 
 /** What each of the Application's output reverts means for the user. */
@@ -116,16 +115,7 @@ export async function executeOutput(
         : PROOF_HINT,
     );
   }
-  let receipt: TransactionReceipt;
-  try {
-    receipt = await send(l1, call);
-  } catch (e) {
-    // Someone else's execution may have come first: the contract then refuses this one.
-    if (e instanceof ConsoleError && /OutputNotReexecutable/.test(e.message)) {
-      throw alreadyExecuted(index, input);
-    }
-    throw e;
-  }
+  const receipt = await sendExecution(l1, call, "OutputNotReexecutable", index, input);
   if (!outputExecutedIn(receipt, app, index)) {
     throw new ConsoleError(
       `COULD NOT EXECUTE VOUCHER: transaction ${receipt.transactionHash} has no OutputExecuted for output ${index}`,

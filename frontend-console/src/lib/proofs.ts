@@ -21,7 +21,7 @@ import {
   fetchOutput,
   listOutputs,
 } from "./graphql.ts";
-import { type L1, type Rollups, revertReason, send } from "./l1.ts";
+import { type Call, type L1, type Rollups, revertReason, send } from "./l1.ts";
 
 const errorsOf = (abi: Abi) => abi.filter((item) => item.type === "error");
 
@@ -72,6 +72,26 @@ export function explainRevert(
   const meaning = name === undefined ? undefined : meanings[name];
   if (name === undefined || meaning === undefined) return { reason };
   return { reason: `${reason}: ${meaning}`, name };
+}
+
+/**
+ * Sends a voucher's execution. Someone else's execution may come first, between the check and
+ * the send: the contract then refuses this one with `refusal`, which means "already executed".
+ */
+export async function sendExecution(
+  l1: L1,
+  call: Call,
+  refusal: string,
+  index: number,
+  input: number,
+): Promise<TransactionReceipt> {
+  try {
+    return await send(l1, call);
+  } catch (e) {
+    if (e instanceof ConsoleError && e.message.includes(refusal))
+      throw alreadyExecuted(index, input);
+    throw e;
+  }
 }
 
 export function alreadyExecuted(index: number, input: number): ConsoleError {
@@ -219,16 +239,7 @@ export async function executeVoucher(
       "the destination refuses the call: does the dApp contract hold what the voucher pays?",
     );
   }
-  let receipt: TransactionReceipt;
-  try {
-    receipt = await send(l1, call);
-  } catch (e) {
-    // Someone else's execution may have come first: the contract then refuses this one.
-    if (e instanceof ConsoleError && /VoucherReexecutionNotAllowed/.test(e.message)) {
-      throw alreadyExecuted(index, input);
-    }
-    throw e;
-  }
+  const receipt = await sendExecution(l1, call, "VoucherReexecutionNotAllowed", index, input);
   if (!executedIn(receipt, r.dapp, input, index)) {
     throw new ConsoleError(
       `COULD NOT EXECUTE VOUCHER: transaction ${receipt.transactionHash} ran, but the voucher's call failed`,
