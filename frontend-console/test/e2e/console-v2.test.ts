@@ -85,12 +85,13 @@ describe("the console against a Rollups v2 dev node", { timeout: 900_000 }, () =
       await node.ok([
         "erc1155",
         "deposit",
+        // The dev node mints token 0 only; a batch may name an id twice.
         "--tokenId",
-        "1",
+        "0",
         "--amount",
         "3",
         "--tokenId",
-        "2",
+        "0",
         "--amount",
         "4",
       ]),
@@ -116,9 +117,7 @@ describe("the console against a Rollups v2 dev node", { timeout: 900_000 }, () =
     assert.equal(balances.ETH, String(ETHER));
     assert.equal(balances[`erc20:${tokens.erc20}`], "500");
     assert.equal(balances[`erc721:${tokens.erc721}:0`], "1");
-    assert.equal(balances[`erc1155:${tokens.erc1155}:0`], "10");
-    assert.equal(balances[`erc1155:${tokens.erc1155}:1`], "3");
-    assert.equal(balances[`erc1155:${tokens.erc1155}:2`], "4");
+    assert.equal(balances[`erc1155:${tokens.erc1155}:0`], "17");
   });
 
   it("transfers in the ledger, and `mine` confirms it for the receiver", async () => {
@@ -210,15 +209,18 @@ describe("the console against a Rollups v2 dev node", { timeout: 900_000 }, () =
     const listed = (await vouchersOf(result.voucher.input)).find(
       (v) => v.index === result.voucher.index,
     );
-    assert.deepEqual(listed, {
-      index: result.voucher.index,
-      input: result.voucher.input,
-      destination: BOB,
-      value: String(quarter),
-      payload: "",
-      executable: true,
-      executed: true,
-    });
+    assert.deepEqual(
+      { ...listed, destination: listed?.destination?.toLowerCase() },
+      {
+        index: result.voucher.index,
+        input: result.voucher.input,
+        destination: BOB.toLowerCase(),
+        value: String(quarter),
+        payload: "",
+        executable: true,
+        executed: true,
+      },
+    );
   });
 
   it("refuses a second execution of a voucher with a clear message", async () => {
@@ -277,7 +279,7 @@ describe("the console against a Rollups v2 dev node", { timeout: 900_000 }, () =
     assert.equal(await ownerOf(0n), BigInt(ME));
     for (const [id, amount] of [
       [0n, 4n],
-      [2n, 4n],
+      [0n, 5n],
     ] as const) {
       const before = await erc1155Of(id);
       const multi = await node.ok([
