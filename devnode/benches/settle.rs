@@ -137,6 +137,7 @@ async fn withdrawal_latency() {
         backend: BackendCommand { program, args: vec![], runner: None, env: vec![] },
         epoch_length: 1,
         validate: false,
+        rollups: rollup::wire::RollupsVersion::V1,
     };
     let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
     let listeners = Listeners {

@@ -11,17 +11,15 @@ use std::sync::Arc;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{
-    HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE,
-};
 use hyper::{Method, Request, Response, StatusCode};
 use rollup::wire::{HexBytes, Inspect, Output};
-use rollup::RollupRequest;
+use rollup::{InputStatus, RollupRequest};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::rollup_api::{Completion, RollupApi, Status};
+use crate::http::reply_any_origin;
+use crate::rollup_api::{Completion, RollupApi};
 
 /// Inspects waiting for their turn beyond this many are refused with 503: a client flooding the
 /// node must not grow its memory without bound.
@@ -104,19 +102,8 @@ pub fn payload_of(path: &str, query: Option<&str>) -> Option<Vec<u8>> {
     Some(payload)
 }
 
-fn cors(mut r: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
-    let h = r.headers_mut();
-    h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    h.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
-    h.insert(ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("*"));
-    r
-}
-
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(body.into()));
-    *r.status_mut() = status;
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    cors(r)
+    reply_any_origin(status, "text/plain", body)
 }
 
 /// Serves inspect on `listener` until `shutdown`, handing each request to `queue`.
@@ -163,11 +150,13 @@ async fn handle(queue: &Inspects, req: Request<Incoming>) -> Response<Full<Bytes
         Ok(Err(refusal)) => return text(refusal.status, refusal.message),
         Err(_) => return text(StatusCode::SERVICE_UNAVAILABLE, "the dev node is stopping"),
     };
-    let (status, exception) = match &completion.status {
-        Status::Accepted => ("Accepted", None),
-        Status::Rejected => ("Rejected", None),
-        Status::Exception(p) => ("Exception", Some(HexBytes(p.clone()))),
+    // Cartesi's v1 inspect names the status in its own spelling.
+    let status = match completion.status {
+        InputStatus::Accepted => "Accepted",
+        InputStatus::Rejected => "Rejected",
+        InputStatus::Exception | InputStatus::Unprocessed => "Exception",
     };
+    let exception = completion.exception.clone().map(HexBytes);
     let reports: Vec<_> = completion
         .outputs
         .iter()
@@ -182,9 +171,7 @@ async fn handle(queue: &Inspects, req: Request<Incoming>) -> Response<Full<Bytes
         "reports": reports,
         "processed_input_count": processed,
     });
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    cors(r)
+    reply_any_origin(StatusCode::OK, "application/json", body.to_string())
 }
 
 #[cfg(test)]
@@ -222,7 +209,7 @@ mod tests {
             .method(method)
             .uri(path)
             .header(hyper::header::HOST, "localhost")
-            .header(CONTENT_TYPE, "application/json")
+            .header(hyper::header::CONTENT_TYPE, "application/json")
             .body(Full::new(Bytes::from(body)))
             .unwrap();
         let res = sender.send_request(req).await.unwrap();

@@ -4,35 +4,26 @@
 use super::follow::Rollback;
 use super::*;
 
-/// How a request ended, for messages: the status and the kinds of the outputs.
-fn describe_outcome(status: &Status, outputs: &[rollup::wire::Output]) -> String {
-    let status = match status {
-        Status::Accepted => "ACCEPTED".to_owned(),
-        Status::Rejected => "REJECTED".to_owned(),
-        Status::Exception(p) => format!("EXCEPTION ({})", String::from_utf8_lossy(&p[..p.len().min(80)])),
-    };
+/// How a request ended, for messages: the status (with an exception's first bytes) and the kinds
+/// of the outputs.
+fn describe_outcome(status: InputStatus, exception: Option<&[u8]>, outputs: &[rollup::wire::Output]) -> String {
+    let mut status = status.name(rollup::RollupsVersion::V1).to_owned();
+    if let Some(p) = exception {
+        status = format!("{status} ({})", String::from_utf8_lossy(&p[..p.len().min(80)]));
+    }
     let kinds: Vec<String> = outputs
         .iter()
         .map(|o| {
-            let (kind, bytes) = match o {
-                rollup::wire::Output::Notice(p) => ("notice", p),
-                rollup::wire::Output::Report(p) => ("report", p),
-                rollup::wire::Output::Voucher(v) => ("voucher", &v.payload.0),
+            let bytes = match o {
+                rollup::wire::Output::Notice(p) | rollup::wire::Output::Report(p) => p,
+                rollup::wire::Output::Voucher(v) => &v.payload.0,
             };
             // A short digest of each output, so two lists of the same shape still show where they differ.
             let digest = crate::l1::keccak256(bytes);
-            format!("{kind} {:.8}", hex::encode(digest.0))
+            format!("{} {:.8}", o.kind().name(), hex::encode(digest.0))
         })
         .collect();
     format!("{status} with [{}]", kinds.join(", "))
-}
-
-fn status_of_stored(status: InputStatus) -> Status {
-    match status {
-        InputStatus::Rejected => Status::Rejected,
-        InputStatus::Exception => Status::Exception(vec![]),
-        _ => Status::Accepted,
-    }
 }
 
 /// Consecutive backend failures (exits, hangs) with no request completed in between, after which
@@ -109,7 +100,9 @@ pub(super) struct Supervisor {
     pub(super) shutdown: watch::Receiver<bool>,
     pub(super) failures: Failures,
     /// What to print and send once the node is ready for the first time.
-    pub(super) announce: Option<(l1::AddressBook, Ready, Option<oneshot::Sender<Ready>>)>,
+    pub(super) announce: Option<(String, Ready, Option<oneshot::Sender<Ready>>)>,
+    /// Rollups v2: the advances' extra metadata (and outputs numbered globally).
+    pub(super) v2: Option<V2Advance>,
     /// When `run` began: the readiness block says how long the start took.
     pub(super) started: std::time::Instant,
     /// The data directory, where each backend's pid is recorded while it runs.
@@ -202,8 +195,29 @@ impl Supervisor {
 
     /// Hands `request` to the backend and waits for its completion, its death, a hang, or the
     /// node's shutdown.
-    async fn execute(&mut self, backend: &mut Backend, request: RollupRequest) -> Outcome {
-        let submit = self.api.submit(request);
+    /// The request that advances `record`, with the global index of its first output in v2.
+    fn request_of(&self, record: &InputRecord) -> Result<(RollupRequest, Option<u64>), StoreError> {
+        Ok(match self.v2 {
+            None => (advance_of(record), None),
+            Some(v2) => (
+                advance_v2_of(record, v2, self.store.prev_randao(record.index)?),
+                Some(self.store.outputs_before(record.index)?),
+            ),
+        })
+    }
+
+    async fn execute(
+        &mut self,
+        backend: &mut Backend,
+        (request, first_output): (RollupRequest, Option<u64>),
+    ) -> Outcome {
+        let api = self.api.clone();
+        let submit = async move {
+            match first_output {
+                Some(first) => api.submit_v2(request, first).await,
+                None => api.submit(request).await,
+            }
+        };
         tokio::pin!(submit);
         let timeout = self.config.backend_timeout;
         tokio::select! {
@@ -241,15 +255,16 @@ impl Supervisor {
                 // The machine reverts an exception; replaying it would only crash the backend again.
                 continue;
             }
-            match self.execute(backend, advance_of(&record)).await {
+            let request = self.request_of(&record).map_err(|e| self.fail_store(&e))?;
+            match self.execute(backend, request).await {
                 Outcome::Done(completion) => {
                     self.failures.progress();
-                    if status_of(&completion).0 != status || completion.outputs != outputs {
+                    if completion.status != status || completion.outputs != outputs {
                         let reason = format!(
                             "replaying input {} gave {}, but the node stored {}",
                             record.index,
-                            describe_outcome(&completion.status, &completion.outputs),
-                            describe_outcome(&status_of_stored(status), &outputs),
+                            describe_outcome(completion.status, completion.exception.as_deref(), &completion.outputs),
+                            describe_outcome(status, None, &outputs),
                         );
                         tracing::error!("REPLAY MISMATCH: {reason}; the node stops processing");
                         self.health.fail(
@@ -350,7 +365,11 @@ impl Supervisor {
 
     async fn advance(&mut self, backend: &mut Backend, record: InputRecord) -> Option<Stop> {
         let index = record.index;
-        let (completion, died) = match self.execute(backend, advance_of(&record)).await {
+        let request = match self.request_of(&record) {
+            Ok(r) => r,
+            Err(e) => return Some(self.fail_store(&e)),
+        };
+        let (completion, died) = match self.execute(backend, request).await {
             Outcome::Done(completion) => (completion, None),
             Outcome::Died(why) => {
                 if self.failures.failed(Some(index)) {
@@ -363,12 +382,13 @@ impl Supervisor {
                 }
                 let why = format!("the backend died {MAX_DEATHS_PER_INPUT} times processing this input; last: {why}");
                 tracing::warn!("input {index} ends as EXCEPTION: {why}");
-                (Completion { status: Status::Exception(why.clone().into_bytes()), outputs: vec![] }, Some(why))
+                let exception = Some(why.clone().into_bytes());
+                (Completion { status: InputStatus::Exception, exception, outputs: vec![] }, Some(why))
             }
             Outcome::Shutdown => return Some(Stop::Shutdown),
         };
-        let (status, exception) = status_of(&completion);
-        if let Err(e) = self.store.complete(index, status, exception, &completion.outputs) {
+        let status = completion.status;
+        if let Err(e) = self.store.complete(index, status, completion.exception.as_deref(), &completion.outputs) {
             return Some(self.fail_store(&e));
         }
         self.failures.progress();
@@ -382,7 +402,7 @@ impl Supervisor {
             return None;
         }
         let request = RollupRequest::InspectState(Inspect { payload: HexBytes(job.payload) });
-        match self.execute(backend, request).await {
+        match self.execute(backend, (request, None)).await {
             Outcome::Done(completion) => {
                 self.failures.progress();
                 let processed = self.processed.load(Ordering::Relaxed);

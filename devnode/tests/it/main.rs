@@ -11,3 +11,4 @@ mod servers;
 mod settle;
 mod soak;
 mod store;
+mod v2;

@@ -12,10 +12,24 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The backend built by `cargo test --workspace` (the dapp package's tests build its binary).
+/// The backend binary: `DAPP_BIN` when set, else the one `cargo test --workspace` builds into
+/// this test's own target directory (the dapp package's tests build it), wherever that is.
+pub(crate) fn backend_program() -> PathBuf {
+    let program = match std::env::var_os("DAPP_BIN") {
+        Some(bin) => repo().join(bin),
+        None => {
+            // This test runs as <target>/<profile>/deps/it-<hash>.
+            let exe = std::env::current_exe().unwrap();
+            exe.parent().and_then(|deps| deps.parent()).unwrap().join("dapp")
+        }
+    };
+    assert!(program.exists(), "{} is missing: run `cargo build -p dapp` first, or set DAPP_BIN", program.display());
+    program
+}
+
+/// The backend command for the node's tests, with an easy proof of work.
 pub(crate) fn backend() -> BackendCommand {
-    let program = repo().join("target/debug/dapp");
-    assert!(program.exists(), "{} is missing: run `cargo build -p dapp` first", program.display());
+    let program = backend_program();
     BackendCommand { program, args: vec![], runner: None, env: vec![("LEDGER_DIFFICULTY_BITS".into(), "4".into())] }
 }
 
@@ -56,6 +70,7 @@ pub(crate) fn config(data: &std::path::Path, backend: BackendCommand) -> NodeCon
         backend,
         epoch_length: 1,
         validate: false,
+        rollups: rollup::wire::RollupsVersion::V1,
     }
 }
 

@@ -41,7 +41,7 @@ fn command(dir: &Path) -> Command {
         .arg("--node-modules")
         .arg(repo().join("devnode/npm/node_modules"))
         .arg("--backend")
-        .arg(repo().join("target/debug/dapp"))
+        .arg(crate::node::backend_program())
         .args(["--anvil-port", &free_port().to_string(), "--finish-timeout", "1", "--no-test-tokens"])
         .args(address("--rollup-address"))
         .args(address("--inspect-address"))
