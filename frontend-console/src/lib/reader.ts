@@ -53,7 +53,8 @@ export function inspectTarget(args: {
   if (version === "v1") return { version, url: args.url ?? INSPECT_URL };
   const base = args.url ?? readRollupsInfo(args.deployments)?.inspect ?? INSPECT_URL_V2;
   if (!/\/inspect\/?$/.test(base)) return { version, url: base };
-  const application = applicationOf({ ...args, dapp: "dapp" });
+  // Only the deployment's: the commands that inspect use --address for other things.
+  const application = applicationOf({ deployments: args.deployments, dapp: "dapp" });
   return { version, url: `${base.replace(/\/+$/, "")}/${application}` };
 }
 
@@ -129,12 +130,14 @@ export async function waitForResult(
  */
 export function outputNode(output: rpc.Output): OutputNode {
   const decoded = output.decoded_data;
+  const kind = rpc.outputKind(decoded);
+  const value = kind === "Voucher" ? decoded?.value : undefined;
   return {
     index: rpc.fromHex(output.index, "output index"),
     input: { index: rpc.fromHex(output.input_index, "input index") },
     payload: decoded?.payload ?? output.raw_data,
-    ...(decoded !== null && decoded.type !== "Notice" ? { destination: decoded.destination } : {}),
-    ...(decoded?.type === "Voucher" ? { value: hexToBigInt(decoded.value).toString() } : {}),
+    ...(decoded?.destination === undefined ? {} : { destination: decoded.destination }),
+    ...(value === undefined ? {} : { value: hexToBigInt(value).toString() }),
     proof: output.output_hashes_siblings === null ? null : { context: "" },
   };
 }
@@ -174,7 +177,7 @@ export async function readOutputV2(
 ): Promise<rpc.Output> {
   const output = await rpc.getOutput(reader.rpc, reader.application, index);
   const type = kind === "notice" ? "Notice" : "Voucher";
-  if (output === undefined || output.decoded_data?.type !== type) {
+  if (output === undefined || rpc.outputKind(output.decoded_data) !== type) {
     throw new ConsoleError(
       `${kind} ${index} not found`,
       `in Rollups v2 an output's index counts every output of the application: see \`${kind} list\``,

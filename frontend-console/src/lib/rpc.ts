@@ -31,10 +31,19 @@ export interface Input {
   status: InputStatus;
 }
 
-export type DecodedOutput =
-  | { type: "Notice"; payload: Hex }
-  | { type: "Voucher"; destination: Address; value: HexNumber; payload: Hex }
-  | { type: "DelegateCallVoucher"; destination: Address; payload: Hex };
+/**
+ * An output's decoded form. Its `type` is the output's selector in the node's API (reference §5:
+ * `"0x237a816f"` for a voucher); Cartesi's client packages name it (`"Voucher"`). Both are read,
+ * through `outputKind`.
+ */
+export interface DecodedOutput {
+  type: string;
+  payload: Hex;
+  destination?: Address;
+  value?: HexNumber;
+}
+
+export type OutputKindName = "Notice" | "Voucher" | "DelegateCallVoucher";
 
 export interface Output {
   epoch_index: HexNumber;
@@ -62,6 +71,17 @@ export const OUTPUT_TYPES = {
   voucher: "0x237a816f",
   delegateCallVoucher: "0x10321e8b",
 } as const;
+
+/** The kind of a decoded output, from its `type` as a selector or a name. */
+export function outputKind(decoded: DecodedOutput | null): OutputKindName | undefined {
+  const type = decoded?.type.toLowerCase();
+  if (type === OUTPUT_TYPES.notice || type === "notice") return "Notice";
+  if (type === OUTPUT_TYPES.voucher || type === "voucher") return "Voucher";
+  if (type === OUTPUT_TYPES.delegateCallVoucher || type === "delegatecallvoucher") {
+    return "DelegateCallVoucher";
+  }
+  return undefined;
+}
 
 /** Error codes of the node's API, old and new (reference §5, §5.1). */
 export const RPC_ERRORS = {

@@ -25,6 +25,7 @@ import {
   getOutput,
   getProcessedInputCount,
   listAll,
+  outputKind,
   listOutputs,
   listReports,
   rpcCall,
@@ -46,13 +47,20 @@ const SIBLINGS = Array.from(
 function notice(i: number, input: number, text: string, proven = false) {
   const payload = stringToHex(text);
   const raw = encodeFunctionData({ abi: OUTPUTS, functionName: "Notice", args: [payload] });
-  return make.output(i, input, raw, { type: "Notice", payload }, proven ? SIBLINGS : null);
+  // The node's API names the type by the output's selector.
+  return make.output(
+    i,
+    input,
+    raw,
+    { type: OUTPUT_TYPES.notice, payload },
+    proven ? SIBLINGS : null,
+  );
 }
 
 function voucher(i: number, input: number, wei: bigint) {
   const raw = encodeFunctionData({ abi: OUTPUTS, functionName: "Voucher", args: [BOB, wei, "0x"] });
   return make.output(i, input, raw, {
-    type: "Voucher",
+    type: OUTPUT_TYPES.voucher,
     destination: BOB,
     value: toHexIndex(wei),
     payload: "0x",
@@ -86,6 +94,19 @@ describe("hex indices", () => {
     assert.throws(() => fromHex("31", "index"), /index is not a hex number: "31"/);
     assert.throws(() => fromHex(31, "index"), /not a hex number/);
     assert.throws(() => fromHex("0x20000000000000", "index"), /too large/);
+  });
+});
+
+describe("outputKind", () => {
+  it("reads the type as the node's selector or as Cartesi's clients name it", () => {
+    const of = (type: string) => outputKind({ type, payload: "0x" });
+    assert.equal(of("0xc258d6e5"), "Notice");
+    assert.equal(of("0x237A816F"), "Voucher");
+    assert.equal(of("0x10321e8b"), "DelegateCallVoucher");
+    assert.equal(of("Voucher"), "Voucher");
+    assert.equal(of("Notice"), "Notice");
+    assert.equal(of("0x12345678"), undefined);
+    assert.equal(outputKind(null), undefined);
   });
 });
 
