@@ -404,3 +404,94 @@ describe("the console against a Rollups v2 dev node", { timeout: 900_000 }, () =
     }
   });
 });
+
+describe("the console against a Rollups v2 dev node with long epochs", { timeout: 600_000 }, () => {
+  // Epochs of 1000 L1 blocks, aligned to absolute block numbers as the v2 Authority counts them:
+  // nothing is claimed while the test runs, so "no proof yet" holds.
+  const EPOCH = 1000;
+  let node: DevNode;
+  before(async () => {
+    node = await DevNode.start(["--rollups", "v2", "--epoch-length", String(EPOCH)]);
+  });
+  after(() => node.stop());
+
+  const epochLine = new RegExp(
+    `^the epoch ends in \\d+ L1 blocks, with L1 block \\d+, when the node claims it \\(epochs of ${EPOCH} L1 blocks\\)$`,
+  );
+
+  it("says a voucher and a notice have no proof yet, and how long the epoch has left", async () => {
+    await node.ok(["ether", "deposit", "--amount", "1"]);
+    const out = await node.ok([
+      "ledger",
+      "withdraw",
+      "--asset",
+      "ETH",
+      "--amount",
+      "0.25ether",
+      "--mine",
+      "--json",
+    ]);
+    const { index, input } = (JSON.parse(out) as { voucher: { index: number; input: number } })
+      .voucher;
+    const args = ["--index", String(index), "--input", String(input)];
+    const [first, second, ...rest] = (await node.ok(["voucher", "execute", ...args])).split("\n");
+    assert.equal(first, `voucher "${index}" from input "${input}" has no associated proof yet`);
+    assert.match(second ?? "", epochLine);
+    assert.deepEqual(rest, []);
+    const json = JSON.parse(await node.ok(["voucher", "execute", ...args, "--json"])) as {
+      proof: null;
+      epoch: { epochLength: number; blocksLeft: number };
+    };
+    assert.equal(json.proof, null);
+    assert.equal(json.epoch.epochLength, EPOCH);
+    assert.ok(json.epoch.blocksLeft > 0, JSON.stringify(json));
+    const notices = JSON.parse(
+      await node.ok(["notice", "list", "--input", String(input), "--json"]),
+    ) as Listed[];
+    const notice = notices[0];
+    assert.ok(notice, `no notice in input ${input}`);
+    const said = await node.ok([
+      "notice",
+      "validate",
+      "--index",
+      String(notice.index),
+      "--input",
+      String(input),
+    ]);
+    assert.equal(
+      said.split("\n")[0],
+      `notice "${notice.index}" from input "${input}" has no associated proof yet`,
+    );
+    const listed = JSON.parse(
+      await node.ok(["voucher", "list", "--input", String(input), "--json"]),
+    ) as Listed[];
+    assert.deepEqual(
+      listed.map((v) => [v.index, v.executable, v.executed]),
+      [[index, false, false]],
+    );
+  });
+
+  it("gives up waiting for a proof at --timeout, naming the voucher to execute later", async () => {
+    const late = await node.fails([
+      "ledger",
+      "withdraw",
+      "--asset",
+      "ETH",
+      "--amount",
+      "0.25ether",
+      "--mine",
+      "--execute",
+      "--timeout",
+      "2",
+    ]);
+    const m = /^voucher (\d+) of input (\d+) pays the withdrawal$/m.exec(late.stdout);
+    assert.ok(m, late.stdout);
+    const [, index, input] = m;
+    assert.match(
+      late.error,
+      new RegExp(
+        `^error: voucher ${index} of input ${input} has no proof after 2 s: the epoch ends in .+ \\(hint: the withdrawal is done and its voucher stays: run \`voucher execute --index ${index} --input ${input}\` later, or give --timeout more seconds\\)$`,
+      ),
+    );
+  });
+});
