@@ -23,7 +23,7 @@ use crate::rollup_api::{Completion, RollupApi};
 
 /// Inspects waiting for their turn beyond this many are refused with 503: a client flooding the
 /// node must not grow its memory without bound.
-pub const MAX_QUEUED: usize = 256;
+pub(crate) const MAX_QUEUED: usize = 256;
 
 /// An inspect's answer: the backend's completion and the number of processed inputs it saw.
 #[derive(Clone, Debug)]
@@ -67,11 +67,11 @@ pub fn direct(api: RollupApi, processed: Arc<AtomicU64>) -> Inspects {
 }
 
 /// Largest `POST /inspect` body, as Cartesi's inspect server (1 MiB).
-pub const MAX_PAYLOAD: usize = 1 << 20;
+pub(crate) const MAX_PAYLOAD: usize = 1 << 20;
 
 /// Decodes `%XX` sequences into bytes; anything else, including `+` and malformed sequences, is
 /// kept as it is (the v1 inspect server decodes the path the same way).
-pub fn percent_decode(text: &str) -> Vec<u8> {
+pub(crate) fn percent_decode(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -92,7 +92,7 @@ pub fn percent_decode(text: &str) -> Vec<u8> {
 
 /// The inspect payload of a request URI: the path after `/inspect/`, percent-decoded, with the
 /// query string appended as it came (`?key=value` reaches the backend intact).
-pub fn payload_of(path: &str, query: Option<&str>) -> Option<Vec<u8>> {
+pub(crate) fn payload_of(path: &str, query: Option<&str>) -> Option<Vec<u8>> {
     let rest = path.strip_prefix("/inspect/").or_else(|| (path == "/inspect").then_some(""))?;
     let mut payload = percent_decode(rest);
     if let Some(q) = query {
@@ -179,7 +179,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use hyper_util::rt::TokioIo;
     use rollup::wire::{Finish, FinishStatus, Payload};
     use std::time::Duration;
 
@@ -202,19 +201,8 @@ mod tests {
     }
 
     async fn call(addr: std::net::SocketAddr, method: Method, path: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
-        tokio::spawn(conn);
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(hyper::header::HOST, "localhost")
-            .header(hyper::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .unwrap();
-        let res = sender.send_request(req).await.unwrap();
-        let status = res.status();
-        (status, res.into_body().collect().await.unwrap().to_bytes().to_vec())
+        let reply = testkit::http::json(addr, method.as_str(), path, body).await;
+        (StatusCode::from_u16(reply.status).unwrap(), reply.body)
     }
 
     /// A backend that answers each inspect with one report: the payload reversed; it rejects
@@ -239,11 +227,10 @@ mod tests {
     #[tokio::test]
     async fn inspect_answers_have_the_v1_shape() {
         let api = RollupApi::new(Duration::from_millis(50));
-        let rollup = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let [rollup, inspect] = testkit::local_listeners().await;
         let rollup_addr = rollup.local_addr().unwrap();
         let server = api.clone();
         tokio::spawn(async move { server.serve(rollup, std::future::pending()).await });
-        let inspect = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = inspect.local_addr().unwrap();
         let processed = Arc::new(AtomicU64::new(7));
         tokio::spawn(serve(direct(api, processed), inspect, std::future::pending()));
@@ -254,20 +241,16 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(
             v,
-            json!({"status": "Accepted", "exception_payload": null, "reports": [{"payload": format!("0x{}", hex_of(b"dlrow olleh"))}], "processed_input_count": 7})
+            json!({"status": "Accepted", "exception_payload": null, "reports": [{"payload": testkit::hex::to_0x(b"dlrow olleh")}], "processed_input_count": 7})
         );
 
         let (_, body) = call(addr, Method::POST, "/inspect", b"bad idea".to_vec()).await;
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["status"], "Rejected");
-        assert_eq!(v["reports"][0]["payload"], format!("0x{}", hex_of(b"aedi dab")));
+        assert_eq!(v["reports"][0]["payload"], testkit::hex::to_0x(b"aedi dab"));
 
         let (status, _) = call(addr, Method::POST, "/inspect", vec![0; MAX_PAYLOAD + 1]).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(call(addr, Method::GET, "/other", vec![]).await.0, StatusCode::NOT_FOUND);
-    }
-
-    fn hex_of(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
     }
 }

@@ -275,12 +275,7 @@ impl Script {
     }
 }
 
-/// One request's outputs and finish status, as seen by the rollup server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Exchange {
-    pub outputs: Vec<Output>,
-    pub accept: bool,
-}
+pub use testkit::rollup_server::Exchange;
 
 fn show(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {
@@ -306,6 +301,9 @@ pub fn transcript(script: &Script, exchanges: &[Exchange], roots: Option<&[Strin
                     v.value.as_ref().map_or("-".to_string(), |x| format!("{x:?}")),
                     v.payload
                 ),
+                Output::DelegateCallVoucher(v) => {
+                    writeln!(out, "  delegate-call-voucher destination={} payload={:?}", v.destination, v.payload)
+                }
             };
         }
         let _ = write!(out, "  => {}", if ex.accept { "accept" } else { "reject" });

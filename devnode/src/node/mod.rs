@@ -284,6 +284,7 @@ pub async fn run(
         Some(v2) => (v2.rollups.input_box, v2.application.app, v2.application.block_number),
         None => (book.rollups.input_box, book.application.app, book.application.block_number),
     };
+    store.bind_application(Address(app.0))?;
     if let (Some(_), Some(seconds)) = (&anvil, config.block_time) {
         l1::mine_every(&rpc, seconds).await?;
     }

@@ -17,6 +17,7 @@ fn describe_outcome(status: InputStatus, exception: Option<&[u8]>, outputs: &[ro
             let bytes = match o {
                 rollup::wire::Output::Notice(p) | rollup::wire::Output::Report(p) => p,
                 rollup::wire::Output::Voucher(v) => &v.payload.0,
+                rollup::wire::Output::DelegateCallVoucher(v) => &v.payload.0,
             };
             // A short digest of each output, so two lists of the same shape still show where they differ.
             let digest = crate::l1::keccak256(bytes);
@@ -327,7 +328,12 @@ impl Supervisor {
                 }
                 continue;
             }
+            // A failure or a shutdown comes first: an inspect that arrives after the node failed
+            // must not be served by the backend of a failed node, whichever woke this loop.
             tokio::select! {
+                biased;
+                () = Self::wait_shutdown(&mut self.shutdown) => return Stop::Shutdown,
+                () = self.health.failed() => return Stop::Failed,
                 () = self.arrived.notified() => {}
                 Some(rollback) = self.rollbacks.recv() => {
                     if let Some(stop) = self.roll_back(rollback) {
@@ -348,8 +354,6 @@ impl Supervisor {
                     }
                     return Stop::Respawn;
                 }
-                () = Self::wait_shutdown(&mut self.shutdown) => return Stop::Shutdown,
-                () = self.health.failed() => return Stop::Failed,
             }
         }
     }

@@ -10,7 +10,7 @@ use super::{RpcError, State, DEFAULT_LIMIT, MAX_LIMIT, NODE_VERSION};
 use crate::l1::{self, checksum, EvmAdvance, H256};
 use crate::settle::tree::{self, keccak};
 use crate::settle::v2::output_bytes;
-use crate::store::{ClaimV2, InputRecord, InputStatus, OutputFilterV2, OutputV2, ReportV2, StoreError};
+use crate::store::{ClaimV2, InputRecord, InputStatus, OutputFilterV2, OutputKind, OutputV2, ReportV2, StoreError};
 use rollup::wire::Output;
 
 /// Every method served, for `rpc.discover` (and its params).
@@ -133,7 +133,7 @@ fn list(data: Vec<Value>, total: u64, limit: u64, offset: u64) -> Value {
 }
 
 /// RFC 3339 UTC time of a unix timestamp (days to civil date: Howard Hinnant's algorithm).
-pub fn rfc3339(seconds: u64) -> String {
+pub(super) fn rfc3339(seconds: u64) -> String {
     let days = (seconds / 86_400) as i64;
     let rest = seconds % 86_400;
     let z = days + 719_468;
@@ -148,7 +148,7 @@ pub fn rfc3339(seconds: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest / 60 % 60, rest % 60)
 }
 
-pub async fn call(state: &State, method: &str, params: Value) -> Result<Value, RpcError> {
+pub(super) async fn call(state: &State, method: &str, params: Value) -> Result<Value, RpcError> {
     let Some((_, allowed)) = super::METHODS.iter().find(|(m, _)| *m == method) else {
         return Err(RpcError { code: -32601, message: format!("method not found: {method}") });
     };
@@ -223,10 +223,9 @@ pub async fn call(state: &State, method: &str, params: Value) -> Result<Value, R
             let (limit, offset) = p.page()?;
             let mut filter = OutputFilterV2 {
                 input_index: p.index("input_index")?,
-                vouchers: None,
+                kinds: None,
                 voucher_address: p.address("voucher_address")?.map(|a| ledger::Address(a.0)),
             };
-            let mut none = false;
             if let Some(types) = p.get("output_type") {
                 let types: Vec<&Value> = match types {
                     Value::Array(a) => a.iter().collect(),
@@ -240,23 +239,18 @@ pub async fn call(state: &State, method: &str, params: Value) -> Result<Value, R
                         ))
                     };
                     let text = t.as_str().ok_or_else(bad)?.to_ascii_lowercase();
-                    kinds.push(match text.as_str() {
-                        "0xc258d6e5" => Some(false),
-                        "0x237a816f" => Some(true),
-                        s if s.len() == 10 && s.starts_with("0x") && s[2..].chars().all(|c| c.is_ascii_hexdigit()) => {
-                            None
-                        }
+                    match text.as_str() {
+                        "0xc258d6e5" => kinds.push(OutputKind::Notice),
+                        "0x237a816f" => kinds.push(OutputKind::Voucher),
+                        "0x10321e8b" => kinds.push(OutputKind::DelegateCallVoucher),
+                        // Another selector is no output of this node: it matches nothing.
+                        s if s.len() == 10 && s.starts_with("0x") && s[2..].chars().all(|c| c.is_ascii_hexdigit()) => {}
                         _ => return Err(bad()),
-                    });
+                    }
                 }
-                let notices = kinds.contains(&Some(false));
-                let vouchers = kinds.contains(&Some(true));
-                match (notices, vouchers) {
-                    (true, true) => {}
-                    (false, false) => none = true,
-                    (n, _) => filter.vouchers = Some(!n),
-                }
+                filter.kinds = Some(kinds);
             }
+            let none = filter.kinds.as_ref().is_some_and(Vec::is_empty);
             let epoch = p.index("epoch_index")?;
             let executions = executions(state).await?;
             let (total, page) = if none {
@@ -477,6 +471,11 @@ fn output(state: &State, o: &OutputV2, executions: &BTreeMap<u64, H256>) -> Resu
                 "payload": bytes(&v.payload.0),
             })
         }
+        Output::DelegateCallVoucher(v) => json!({
+            "type": bytes(&tree::DELEGATE_CALL_VOUCHER),
+            "destination": checksum(l1::Address::from(v.destination.0)),
+            "payload": bytes(&v.payload.0),
+        }),
         Output::Report(_) => Value::Null,
     };
     let siblings = state.store.proof_v2(o.index)?.map(|(_, s)| s.iter().map(|h| bytes(h)).collect::<Vec<_>>());

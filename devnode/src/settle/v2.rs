@@ -36,6 +36,9 @@ pub fn output_bytes(output: &Output) -> Option<Vec<u8>> {
             let value = v.value.as_ref().map_or(U256::zero(), |x| U256::from_big_endian(&x.0));
             Some(tree::voucher(Address::from(v.destination.0), value, &v.payload.0))
         }
+        Output::DelegateCallVoucher(v) => {
+            Some(tree::delegate_call_voucher(Address::from(v.destination.0), &v.payload.0))
+        }
         Output::Report(_) => None,
     }
 }

@@ -129,7 +129,7 @@ impl Store {
             let mut insert = tx.prepare(
                 "INSERT INTO outputs (input_idx, seq, kind, kind_idx, destination, value, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
-            let mut counts = [0u64; 3];
+            let mut counts = [0u64; 4];
             for (seq, output) in outputs.iter().enumerate() {
                 let kind = output.kind();
                 let slot = &mut counts[kind_code(kind) as usize];
@@ -140,6 +140,7 @@ impl Store {
                     Output::Voucher(v) => {
                         (Some(&v.destination.0[..]), v.value.as_ref().map(|x| &x.0[..]), &v.payload.0)
                     }
+                    Output::DelegateCallVoucher(v) => (Some(&v.destination.0[..]), None, &v.payload.0),
                 };
                 insert.execute(params![
                     sql_int(index)?,
@@ -218,7 +219,7 @@ impl Store {
     }
 
     /// The highest-index input whose L1 block is at most `block`.
-    pub fn last_input_up_to_block(&self, block: u64) -> Result<Option<u64>, StoreError> {
+    pub(crate) fn last_input_up_to_block(&self, block: u64) -> Result<Option<u64>, StoreError> {
         let conn = self.lock()?;
         let n: Option<i64> =
             conn.query_row("SELECT MAX(idx) FROM inputs WHERE block_number <= ?1", [sql_int(block)?], |r| r.get(0))?;
@@ -226,7 +227,7 @@ impl Store {
     }
 
     /// The status and outputs of inputs `first..=last`, in order (for an epoch's trees).
-    pub fn completed_range(&self, first: u64, last: u64) -> Result<Vec<(InputStatus, Vec<Output>)>, StoreError> {
+    pub(crate) fn completed_range(&self, first: u64, last: u64) -> Result<Vec<(InputStatus, Vec<Output>)>, StoreError> {
         let conn = self.lock()?;
         let mut out = Vec::new();
         for index in first..=last {

@@ -118,6 +118,7 @@ fn kind_code(kind: OutputKind) -> i64 {
         OutputKind::Notice => 0,
         OutputKind::Voucher => 1,
         OutputKind::Report => 2,
+        OutputKind::DelegateCallVoucher => 3,
     }
 }
 
@@ -179,6 +180,8 @@ pub enum StoreError {
     TooLarge(u64),
     #[error("the database holds invalid data: {0}")]
     Corrupt(String),
+    #[error("the data directory holds the inputs of application {held}, not of {wanted} (another --rollups version or v2 --epoch-length deploys another application): use another --data-dir, or the settings it was made with")]
+    OtherApplication { held: String, wanted: String },
     #[error("the store's lock is poisoned: an earlier call panicked")]
     Poisoned,
 }
@@ -280,6 +283,14 @@ fn output_from_row(row: OutputRow) -> Result<StoredOutput, StoreError> {
             })
         }
         2 => Output::Report(payload),
+        3 => {
+            let destination =
+                destination.ok_or_else(|| StoreError::Corrupt("delegate-call voucher without destination".into()))?;
+            Output::DelegateCallVoucher(rollup::wire::DelegateCallVoucher {
+                destination: address(&destination)?,
+                payload: HexBytes(payload),
+            })
+        }
         _ => return Err(StoreError::Corrupt(format!("unknown output kind {kind}"))),
     };
     Ok(StoredOutput {

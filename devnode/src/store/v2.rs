@@ -24,6 +24,10 @@ CREATE TABLE IF NOT EXISTS v2_claims (
     submitted        INTEGER NOT NULL,
     transaction_hash BLOB
 );
+CREATE TABLE IF NOT EXISTS node_application (
+    id      INTEGER PRIMARY KEY CHECK (id = 0),
+    address BLOB    NOT NULL
+);
 CREATE TABLE IF NOT EXISTS v2_proofs (
     output_idx INTEGER PRIMARY KEY,
     epoch      INTEGER NOT NULL,
@@ -74,8 +78,8 @@ pub struct ReportV2 {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OutputFilterV2 {
     pub input_index: Option<u64>,
-    /// Notices (`Some(false)`) or vouchers (`Some(true)`) only.
-    pub vouchers: Option<bool>,
+    /// Only outputs of these kinds (none: of any kind).
+    pub kinds: Option<Vec<OutputKind>>,
     pub voucher_address: Option<Address>,
 }
 
@@ -104,6 +108,26 @@ const NUMBERED_REPORTS: &str = "(SELECT ROW_NUMBER() OVER (ORDER BY input_idx, s
      FROM outputs WHERE kind = 2)";
 
 impl Store {
+    /// Ties the database to the application whose inputs it holds, or checks that it is that
+    /// application: a v2 application's address depends on its epoch length, and Rollups v1 and
+    /// v2 applications differ, so a data directory reused with other settings would otherwise
+    /// mix two applications' inputs.
+    pub fn bind_application(&self, app: Address) -> Result<(), StoreError> {
+        let conn = self.lock()?;
+        let held: Option<Vec<u8>> =
+            conn.query_row("SELECT address FROM node_application WHERE id = 0", [], |r| r.get(0)).optional()?;
+        match held {
+            None => {
+                conn.execute("INSERT INTO node_application (id, address) VALUES (0, ?1)", [&app.0[..]])?;
+                Ok(())
+            }
+            Some(held) if held == app.0 => Ok(()),
+            Some(held) => {
+                Err(StoreError::OtherApplication { held: format!("0x{}", hex::encode(held)), wanted: app.to_string() })
+            }
+        }
+    }
+
     /// A v2 input's `prevrandao`.
     pub fn prev_randao(&self, index: u64) -> Result<Option<[u8; 32]>, StoreError> {
         let conn = self.lock()?;
@@ -155,12 +179,13 @@ impl Store {
             args.push(sql_int(i)?.into());
             conditions.push(format!("input_idx = ?{}", args.len()));
         }
-        if let Some(vouchers) = filter.vouchers {
-            conditions.push(format!("kind = {}", if vouchers { 1 } else { 0 }));
+        if let Some(kinds) = &filter.kinds {
+            let codes: Vec<String> = kinds.iter().map(|k| kind_code(*k).to_string()).collect();
+            conditions.push(format!("kind IN ({})", codes.join(", ")));
         }
         if let Some(a) = filter.voucher_address {
             args.push(a.0.to_vec().into());
-            conditions.push(format!("kind = 1 AND destination = ?{}", args.len()));
+            conditions.push(format!("kind IN (1, 3) AND destination = ?{}", args.len()));
         }
         let where_ = conditions.join(" AND ");
         let total: i64 = conn.query_row(

@@ -24,7 +24,7 @@ use std::time::Duration;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
-use rollup::wire::{Finish, FinishStatus, Output, Payload, Voucher};
+use rollup::wire::{DelegateCallVoucher, Finish, FinishStatus, Output, Payload, Voucher};
 use rollup::{InputStatus, RollupRequest};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Notify};
@@ -77,6 +77,7 @@ struct Current {
     outputs: Vec<Output>,
     vouchers: u64,
     notices: u64,
+    delegate_calls: u64,
     output_base: Option<u64>,
     done: oneshot::Sender<Completion>,
 }
@@ -153,7 +154,7 @@ impl RollupApi {
     /// Starts a session for a new backend and returns the path prefix its URL must carry
     /// (`http://host:port<prefix>`). Whatever the previous backend had in progress or not yet
     /// taken is dropped: its submitters get [`Closed`].
-    pub fn begin_session(&self) -> std::io::Result<String> {
+    pub(crate) fn begin_session(&self) -> std::io::Result<String> {
         let prefix = format!("/{}", secret()?);
         let mut state = self.lock();
         state.prefix = Some(prefix.clone());
@@ -164,7 +165,7 @@ impl RollupApi {
     }
 
     /// Waits until the current session's backend has called `/finish` once.
-    pub async fn greeted(&self) {
+    pub(crate) async fn greeted(&self) {
         loop {
             let notified = self.shared.greeted.notified();
             tokio::pin!(notified);
@@ -249,6 +250,10 @@ impl RollupApi {
                 Ok(v) => self.output(session, Output::Voucher(v)),
                 Err(e) => reply(StatusCode::BAD_REQUEST, format!("invalid voucher: {e}")),
             },
+            "/delegate-call-voucher" => match serde_json::from_slice::<DelegateCallVoucher>(&body) {
+                Ok(v) => self.output(session, Output::DelegateCallVoucher(v)),
+                Err(e) => reply(StatusCode::BAD_REQUEST, format!("invalid delegate-call voucher: {e}")),
+            },
             "/notice" | "/report" | "/exception" => match serde_json::from_slice::<Payload>(&body) {
                 Ok(p) if path == "/notice" => self.output(session, Output::Notice(p.payload.0)),
                 Ok(p) if path == "/report" => self.output(session, Output::Report(p.payload.0)),
@@ -311,6 +316,7 @@ impl RollupApi {
                         outputs: Vec::new(),
                         vouchers: 0,
                         notices: 0,
+                        delegate_calls: 0,
                         output_base: job.output_base,
                         done: job.done,
                     });
@@ -349,11 +355,21 @@ impl RollupApi {
                 current.notices += 1;
                 Some(current.notices - 1)
             }
+            Output::DelegateCallVoucher(_) if current.output_base.is_none() => {
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    "invalid request delegate-call-voucher: a Rollups v2 output, and this is a v1 advance",
+                );
+            }
+            Output::DelegateCallVoucher(_) => {
+                current.delegate_calls += 1;
+                Some(current.delegate_calls - 1)
+            }
         };
         current.outputs.push(output);
-        // v2 numbers outputs across the application: vouchers and notices share one sequence.
+        // v2 numbers outputs across the application: every kind but reports shares one sequence.
         let index = match current.output_base {
-            Some(base) => index.map(|_| base + current.vouchers + current.notices - 1),
+            Some(base) => index.map(|_| base + current.vouchers + current.notices + current.delegate_calls - 1),
             None => index,
         };
         // As Cartesi's server: 201 with the output's index (within the input in v1, global in
@@ -379,216 +395,5 @@ impl RollupApi {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-    use hyper_util::rt::TokioIo;
-    use ledger::Address;
-    use rollup::wire::{Advance, AdvanceMetadata, HexBytes, Inspect};
-
-    async fn start(timeout_ms: u64) -> (RollupApi, std::net::SocketAddr) {
-        let api = RollupApi::new(Duration::from_millis(timeout_ms));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = api.clone();
-        tokio::spawn(async move { server.serve(listener, std::future::pending()).await });
-        (api, addr)
-    }
-
-    async fn post(addr: std::net::SocketAddr, method: Method, path: &str, body: &str) -> (StatusCode, String) {
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
-        tokio::spawn(conn);
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(hyper::header::HOST, "localhost")
-            .header(hyper::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body.to_string())))
-            .unwrap();
-        let res = sender.send_request(req).await.unwrap();
-        let status = res.status();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
-    }
-
-    fn advance(index: u64) -> RollupRequest {
-        RollupRequest::AdvanceState(Advance {
-            metadata: AdvanceMetadata::v1(Address([0x11; 20]), index, 7, 1_700_000_000),
-            payload: HexBytes(b"hi".to_vec()),
-        })
-    }
-
-    const VOUCHER: &str = r#"{"destination":"0x1111111111111111111111111111111111111111","payload":"0xdeadbeef"}"#;
-
-    #[tokio::test]
-    async fn v2_advances_number_outputs_globally() {
-        let (api, addr) = start(50).await;
-        let submitter = api.clone();
-        let done = tokio::spawn(async move { submitter.submit_v2(advance(3), 7).await });
-        let (status, _) = post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(
-            post(addr, Method::POST, "/notice", r#"{"payload":"0x01"}"#).await,
-            (StatusCode::CREATED, r#"{"index":7}"#.into())
-        );
-        assert_eq!(post(addr, Method::POST, "/report", r#"{"payload":"0x02"}"#).await.0, StatusCode::ACCEPTED);
-        assert_eq!(post(addr, Method::POST, "/voucher", VOUCHER).await, (StatusCode::CREATED, r#"{"index":8}"#.into()));
-        assert_eq!(
-            post(addr, Method::POST, "/notice", r#"{"payload":"0x03"}"#).await,
-            (StatusCode::CREATED, r#"{"index":9}"#.into())
-        );
-        let finish = tokio::spawn(async move { post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await });
-        let completion = done.await.unwrap().unwrap();
-        assert_eq!(completion.status, InputStatus::Accepted);
-        assert_eq!(completion.outputs.len(), 4);
-        finish.abort();
-    }
-
-    #[tokio::test]
-    async fn finish_waits_then_answers_202_and_the_first_status_only_announces_readiness() {
-        let (_api, addr) = start(30).await;
-        let (status, body) = post(addr, Method::POST, "/finish", r#"{"status":"reject"}"#).await;
-        assert_eq!((status, body.as_str()), (StatusCode::ACCEPTED, "no rollup request available"));
-    }
-
-    #[tokio::test]
-    async fn an_accepted_advance_keeps_every_output_in_order_with_per_input_indices() {
-        let (api, addr) = start(30).await;
-        let submitted = tokio::spawn({
-            let api = api.clone();
-            async move { api.submit(advance(0)).await }
-        });
-        let (status, body) = post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await;
-        assert_eq!(status, StatusCode::OK);
-        assert_eq!(serde_json::from_str::<RollupRequest>(&body).unwrap(), advance(0));
-        assert_eq!(
-            post(addr, Method::POST, "/notice", r#"{"payload":"0x01"}"#).await,
-            (StatusCode::CREATED, r#"{"index":0}"#.into())
-        );
-        assert_eq!(post(addr, Method::POST, "/voucher", VOUCHER).await, (StatusCode::CREATED, r#"{"index":0}"#.into()));
-        assert_eq!(
-            post(addr, Method::POST, "/notice", r#"{"payload":"0x02"}"#).await,
-            (StatusCode::CREATED, r#"{"index":1}"#.into())
-        );
-        assert_eq!(post(addr, Method::POST, "/report", r#"{"payload":"0x03"}"#).await.0, StatusCode::ACCEPTED);
-        assert_eq!(post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await.0, StatusCode::ACCEPTED);
-        let completion = submitted.await.unwrap().unwrap();
-        assert_eq!(completion.status, InputStatus::Accepted);
-        let kinds: Vec<&str> = completion.outputs.iter().map(|o| o.kind().name()).collect();
-        assert_eq!(kinds, ["notice", "voucher", "notice", "report"]);
-    }
-
-    #[tokio::test]
-    async fn a_rejected_advance_drops_vouchers_and_notices_but_keeps_reports() {
-        let (api, addr) = start(30).await;
-        let submitted = tokio::spawn({
-            let api = api.clone();
-            async move { api.submit(advance(3)).await }
-        });
-        assert_eq!(post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await.0, StatusCode::OK);
-        post(addr, Method::POST, "/voucher", VOUCHER).await;
-        post(addr, Method::POST, "/notice", r#"{"payload":"0x01"}"#).await;
-        post(addr, Method::POST, "/report", r#"{"payload":"0x72"}"#).await;
-        post(addr, Method::POST, "/finish", r#"{"status":"reject"}"#).await;
-        let completion = submitted.await.unwrap().unwrap();
-        assert_eq!(
-            completion,
-            Completion { status: InputStatus::Rejected, exception: None, outputs: vec![Output::Report(b"r".to_vec())] }
-        );
-    }
-
-    #[tokio::test]
-    async fn outputs_outside_an_advance_are_refused() {
-        let (api, addr) = start(30).await;
-        let (status, body) = post(addr, Method::POST, "/voucher", VOUCHER).await;
-        assert_eq!((status, body.as_str()), (StatusCode::BAD_REQUEST, "invalid request voucher in idle state"));
-        assert_eq!(post(addr, Method::POST, "/report", r#"{"payload":"0x"}"#).await.0, StatusCode::BAD_REQUEST);
-        let inspect = RollupRequest::InspectState(Inspect { payload: HexBytes(b"info".to_vec()) });
-        let submitted = tokio::spawn({
-            let api = api.clone();
-            async move { api.submit(inspect).await }
-        });
-        assert_eq!(post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await.0, StatusCode::OK);
-        let (status, body) = post(addr, Method::POST, "/notice", r#"{"payload":"0x01"}"#).await;
-        assert_eq!((status, body.as_str()), (StatusCode::BAD_REQUEST, "invalid request notice in inspect state"));
-        assert_eq!(post(addr, Method::POST, "/report", r#"{"payload":"0x6f6b"}"#).await.0, StatusCode::ACCEPTED);
-        post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await;
-        let completion = submitted.await.unwrap().unwrap();
-        assert_eq!(completion.outputs, vec![Output::Report(b"ok".to_vec())]);
-    }
-
-    #[tokio::test]
-    async fn an_exception_ends_the_request_and_keeps_only_reports() {
-        let (api, addr) = start(30).await;
-        let submitted = tokio::spawn({
-            let api = api.clone();
-            async move { api.submit(advance(1)).await }
-        });
-        post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await;
-        post(addr, Method::POST, "/notice", r#"{"payload":"0x01"}"#).await;
-        post(addr, Method::POST, "/report", r#"{"payload":"0x02"}"#).await;
-        assert_eq!(post(addr, Method::POST, "/exception", r#"{"payload":"0x626f6f6d"}"#).await.0, StatusCode::ACCEPTED);
-        let completion = submitted.await.unwrap().unwrap();
-        assert_eq!((completion.status, completion.exception), (InputStatus::Exception, Some(b"boom".to_vec())));
-        assert_eq!(completion.outputs, vec![Output::Report(vec![2])]);
-        // Nothing is in progress any more: outputs are refused, finish waits.
-        assert_eq!(post(addr, Method::POST, "/notice", r#"{"payload":"0x01"}"#).await.0, StatusCode::BAD_REQUEST);
-    }
-
-    #[tokio::test]
-    async fn a_dead_backend_aborts_the_current_request_as_an_exception() {
-        let (api, addr) = start(30).await;
-        let submitted = tokio::spawn({
-            let api = api.clone();
-            async move { api.submit(advance(2)).await }
-        });
-        post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await;
-        assert!(api.abort_current("backend exited with status 1"));
-        assert!(!api.abort_current("again"));
-        let completion = submitted.await.unwrap().unwrap();
-        assert_eq!(
-            (completion.status, completion.exception),
-            (InputStatus::Exception, Some(b"backend exited with status 1".to_vec()))
-        );
-    }
-
-    #[tokio::test]
-    async fn malformed_calls_get_clear_errors() {
-        let (_api, addr) = start(30).await;
-        let (status, body) = post(addr, Method::POST, "/finish", r#"{"status":"maybe"}"#).await;
-        assert_eq!((status, body.as_str()), (StatusCode::BAD_REQUEST, "status must be 'accept' or 'reject'"));
-        let bad_voucher = r#"{"destination":"0x12","payload":"0x"}"#;
-        assert_eq!(post(addr, Method::POST, "/voucher", bad_voucher).await.0, StatusCode::BAD_REQUEST);
-        assert_eq!(post(addr, Method::POST, "/notice", r#"{"payload":"0xzz"}"#).await.0, StatusCode::BAD_REQUEST);
-        assert_eq!(post(addr, Method::GET, "/finish", "").await.0, StatusCode::METHOD_NOT_ALLOWED);
-        assert_eq!(post(addr, Method::POST, "/gio", "{}").await.0, StatusCode::NOT_FOUND);
-    }
-
-    #[tokio::test]
-    async fn requests_are_served_in_submission_order() {
-        let (api, addr) = start(30).await;
-        let mut waiting = Vec::new();
-        for i in 0..3 {
-            let api = api.clone();
-            waiting.push(tokio::spawn(async move { api.submit(advance(i)).await }));
-            // Submission order is the queue order.
-            tokio::task::yield_now().await;
-        }
-        let mut seen = Vec::new();
-        let mut status = r#"{"status":"accept"}"#;
-        for _ in 0..3 {
-            let (code, body) = post(addr, Method::POST, "/finish", status).await;
-            assert_eq!(code, StatusCode::OK);
-            let RollupRequest::AdvanceState(a) = serde_json::from_str(&body).unwrap() else { panic!() };
-            seen.push(a.metadata.input_index);
-            status = r#"{"status":"accept"}"#;
-        }
-        post(addr, Method::POST, "/finish", status).await;
-        assert_eq!(seen, [0, 1, 2]);
-        for w in waiting {
-            assert_eq!(w.await.unwrap().unwrap().status, InputStatus::Accepted);
-        }
-    }
-}
+#[allow(clippy::unwrap_used)]
+mod tests;
