@@ -2,6 +2,7 @@
 //! contracts at their canonical addresses, feeding the backend through the rollup HTTP API.
 
 pub mod backend;
+pub mod explorer;
 pub mod graphql;
 pub mod health;
 pub mod http;

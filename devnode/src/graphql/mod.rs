@@ -32,6 +32,7 @@ use hyper::header::{
 use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 
+use crate::explorer::Explorer;
 use crate::health::Health;
 use crate::store::{InputRange, InputRecord, InputStatus, OutputKind, Store, StoredOutput};
 use limits::page_cost;
@@ -70,10 +71,11 @@ pub fn schema(store: Arc<Store>) -> ReaderSchema {
 }
 
 /// Serves the reader API on `listener` until `shutdown` completes, and the node's readiness at
-/// `/healthz` (or `/readyz`). Connections already open are left to finish on their own tasks.
+/// `/healthz` (or `/readyz`), and the web explorer at `/explorer/`. Connections already open are left to finish on their own tasks.
 pub async fn serve(
     store: Arc<Store>,
     health: Health,
+    explorer: Explorer,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
@@ -81,7 +83,13 @@ pub async fn serve(
     crate::http::serve(listener, shutdown, "GraphQL", move |req| {
         let schema = schema.clone();
         let health = health.clone();
-        async move { handle(&schema, &health, req).await }
+        let explorer = explorer.clone();
+        async move {
+            match explorer.route(req.method(), req.uri().path()) {
+                Some(page) => page,
+                None => handle(&schema, &health, req).await,
+            }
+        }
     })
     .await
 }

@@ -158,10 +158,11 @@ fn announce(book: &l1::AddressBook, status: &Ready, config: &NodeConfig, ready_i
     let _ = writeln!(out, "{}", book.render());
     let _ = writeln!(
         out,
-        "devnode ready in {:.1} s\n  L1 RPC       {}\n  GraphQL      {}\n  inspect      {}\n  health       {}\n  rollup API   {} (the backend's only, under a secret path; backend {})\n  application  {}\n  deployments  {}/localhost\n  data         {}",
+        "devnode ready in {:.1} s\n  L1 RPC       {}\n  GraphQL      {}\n  explorer     {}\n  inspect      {}\n  health       {}\n  rollup API   {} (the backend's only, under a secret path; backend {})\n  application  {}\n  deployments  {}/localhost\n  data         {}",
         ready_in.as_secs_f64(),
         status.rpc_url,
         status.graphql_url,
+        status.graphql_url.replace("/graphql", crate::explorer::PATH),
         status.inspect_url,
         status.graphql_url.replace("/graphql", "/healthz"),
         status.rollup_url,
@@ -288,7 +289,17 @@ pub async fn run(
         async move { log("inspect")(serving.await) }
     }));
     tasks.0.push(tokio::spawn({
-        let serving = crate::graphql::serve(store.clone(), health.clone(), graphql_listener, stopped(shutdown.clone()));
+        let explorer = crate::explorer::Explorer::new(&crate::explorer::Links {
+            inspect_url: format!("http://{inspect_address}/inspect"),
+            rpc_url: rpc.url().to_string(),
+            application: l1::checksum(book.application.app),
+            backend: match &config.backend.runner {
+                Some(runner) => format!("{} under {runner}", config.backend.program.display()),
+                None => config.backend.program.display().to_string(),
+            },
+        });
+        let serving =
+            crate::graphql::serve(store.clone(), health.clone(), explorer, graphql_listener, stopped(shutdown.clone()));
         async move { log("GraphQL")(serving.await) }
     }));
 

@@ -16,7 +16,7 @@ import { hexToJson } from "./bytes.ts";
 import { waitForInput } from "./graphql.ts";
 import { inspect } from "./inspect.ts";
 import type { Sent } from "./l1.ts";
-import { parseAddress } from "./deployments.ts";
+import { parseAddress } from "./address.ts";
 import { ConsoleError } from "./errors.ts";
 
 const MAX_UINT256 = (1n << 256n) - 1n;
