@@ -1,6 +1,6 @@
 /**
  * Builds the explorer's bundle, the files the dev node embeds and serves at `/explorer/`:
- * `index.html`, `explorer.js` (the pages and the console's decoders, one minified ES module) and
+ * `index.markup`, `explorer.js` (the pages and the console's decoders, one minified ES module) and
  * `explorer.css`. `yarn build:explorer` writes them to `devnode/explorer/`; a unit test builds
  * them in memory and fails when the committed files differ, so the bundle cannot go stale.
  *

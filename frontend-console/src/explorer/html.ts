@@ -1,5 +1,5 @@
 /**
- * HTML built from template literals, with every interpolated value escaped unless it is already
+ * HTML built from template literals (tagged `markup`, a name Prettier does not reformat as HTML), with every interpolated value escaped unless it is already
  * `Html`: a payload, an error message or a token name from the chain can never become markup.
  */
 export class Html {
@@ -32,7 +32,7 @@ function piece(value: unknown): string {
   return escape(JSON.stringify(value));
 }
 
-export function html(strings: TemplateStringsArray, ...values: unknown[]): Html {
+export function markup(strings: TemplateStringsArray, ...values: unknown[]): Html {
   let out = strings[0] ?? "";
   values.forEach((v, i) => {
     out += piece(v) + (strings[i + 1] ?? "");
@@ -42,17 +42,15 @@ export function html(strings: TemplateStringsArray, ...values: unknown[]): Html 
 
 /** A link inside the explorer (hash routing). */
 export function link(route: string, label: unknown, className?: string): Html {
-  return html`<a href="#/${route}" ${className === undefined ? "" : html` class="${className}"`}
-    >${label}</a
-  >`;
+  const cls = className === undefined ? "" : markup` class="${className}"`;
+  return markup`<a href="#/${route}"${cls}>${label}</a>`;
 }
 
 /** `0x1234…abcd`, with the whole value on hover. */
 export function short(hex: string, keep = 10): Html {
-  if (hex.length <= 2 * keep + 2) return html`<span class="mono">${hex}</span>`;
-  return html`<span class="mono" title="${hex}"
-    >${hex.slice(0, keep)}…${hex.slice(-keep + 2)}</span
-  >`;
+  if (hex.length <= 2 * keep + 2) return markup`<span class="mono">${hex}</span>`;
+  const cut = `${hex.slice(0, keep)}…${hex.slice(-keep + 2)}`;
+  return markup`<span class="mono" title="${hex}">${cut}</span>`;
 }
 
 /** A relative age such as `12 s ago` from a Unix time in seconds. */

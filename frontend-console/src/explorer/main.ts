@@ -17,7 +17,7 @@ import {
   describeAccepted,
   formatUnits,
 } from "./decode.ts";
-import { Html, age, classifySearch, html, link, short } from "./html.ts";
+import { Html, age, classifySearch, link, markup, short } from "./html.ts";
 
 /** How often the live views ask the node again. */
 const POLL_MS = 2000;
@@ -85,15 +85,15 @@ const iso = (unixSeconds: number) =>
 
 function time(unixSeconds: number): Html {
   // The genesis block's time is the configured genesis timestamp, 0 by default.
-  if (unixSeconds === 0) return html`<span class="muted">genesis time 0</span>`;
-  return html`<span title="${iso(unixSeconds)}">${age(unixSeconds, Date.now())}</span>`;
+  if (unixSeconds === 0) return markup`<span class="muted">genesis time 0</span>`;
+  return markup`<span title="${iso(unixSeconds)}">${age(unixSeconds, Date.now())}</span>`;
 }
 
 function fields(rows: [string, unknown][]): Html {
-  return html`<table class="fields">
+  return markup`<table class="fields">
     ${rows.map(
       ([k, v]) =>
-        html`<tr>
+        markup`<tr>
           <th>${k}</th>
           <td>${v}</td>
         </tr>`,
@@ -102,8 +102,8 @@ function fields(rows: [string, unknown][]): Html {
 }
 
 function txTable(txs: readonly Tx[], empty: string): Html {
-  if (txs.length === 0) return html`<p class="muted">${empty}</p>`;
-  return html`<table class="list txs">
+  if (txs.length === 0) return markup`<p class="muted">${empty}</p>`;
+  return markup`<table class="list txs">
     <tr>
       <th>hash</th>
       <th>kind</th>
@@ -115,7 +115,7 @@ function txTable(txs: readonly Tx[], empty: string): Html {
     </tr>
     ${txs.map(
       (t) =>
-        html`<tr>
+        markup`<tr>
           <td>${txLink(t.hash)}</td>
           <td>${t.kind}</td>
           <td>${account(t.from)}</td>
@@ -141,7 +141,7 @@ async function chainPage(api: Api): Promise<Page> {
   return {
     title: "Chain",
     live: true,
-    body: html`<section class="cards">
+    body: markup`<section class="cards">
         <div><span>height</span><b id="tip-height">${height}</b></div>
         <div><span>difficulty</span><b>${info.difficulty} bits</b></div>
         <div><span>transactions</span><b>${info.total_transactions}</b></div>
@@ -162,7 +162,7 @@ async function chainPage(api: Api): Promise<Page> {
         </tr>
         ${headers.map(
           (b) =>
-            html`<tr data-height="${b.height}">
+            markup`<tr data-height="${b.height}">
               <td>${blockLink(b.height)}</td>
               <td>${link(`block/${b.hash}`, short(b.hash, 12), "block-hash")}</td>
               <td class="num">${b.difficulty}</td>
@@ -177,7 +177,7 @@ async function chainPage(api: Api): Promise<Page> {
       ${txTable(pending, "The pool is empty: every transaction is in a block.")}
       <p class="muted">
         State root <span class="mono">${info.state_root}</span>; the dApp knows its address as
-        ${info.dapp_address === null ? "nothing yet (relay it once before withdrawals)" : html`<span class="mono">${info.dapp_address}</span>`}.
+        ${info.dapp_address === null ? "nothing yet (relay it once before withdrawals)" : markup`<span class="mono">${info.dapp_address}</span>`}.
       </p>`,
   };
 }
@@ -194,19 +194,19 @@ async function blockPage(api: Api, id: string, offset: number): Promise<Page> {
   return {
     title: `Block ${block.height}`,
     live: false,
-    body: html`<h2>Block ${block.height}</h2>
+    body: markup`<h2>Block ${block.height}</h2>
       ${fields([
-        ["hash", html`<span class="mono" id="block-hash">${block.hash}</span>`],
+        ["hash", markup`<span class="mono" id="block-hash">${block.hash}</span>`],
         ["previous", prev],
         ["height", block.height],
-        ["time", html`${iso(block.timestamp)} (${time(block.timestamp)})`],
+        ["time", markup`${iso(block.timestamp)} (${time(block.timestamp)})`],
         ["difficulty", `${block.difficulty} leading zero bits`],
         ["nonce", block.nonce],
         ["miner", account(block.miner, 21)],
         ["reward", amountOf("COIN", block.reward)],
         ["transactions", block.tx_count],
-        ["transaction root", html`<span class="mono">${block.tx_root}</span>`],
-        ["state root", html`<span class="mono">${block.state_root}</span>`],
+        ["transaction root", markup`<span class="mono">${block.tx_root}</span>`],
+        ["state root", markup`<span class="mono">${block.state_root}</span>`],
         ["version", block.version],
       ])}
       <h2>Transactions</h2>
@@ -223,21 +223,21 @@ async function txPage(api: Api, hash: string): Promise<Page> {
   return {
     title: `Transaction ${hash.slice(0, 10)}…`,
     live: tx.status === "pending",
-    body: html`<h2>Transaction</h2>
+    body: markup`<h2>Transaction</h2>
       ${fields([
-        ["hash", html`<span class="mono" id="tx-hash">${tx.hash}</span>`],
+        ["hash", markup`<span class="mono" id="tx-hash">${tx.hash}</span>`],
         [
           "status",
           tx.status === "sealed" && tx.block !== undefined
-            ? html`<span class="ok" id="tx-status">sealed</span> in block ${blockLink(tx.block)} at
+            ? markup`<span class="ok" id="tx-status">sealed</span> in block ${blockLink(tx.block)} at
                 position ${tx.index ?? 0}`
-            : html`<span class="warn" id="tx-status">pending</span> in the pool, until the next
+            : markup`<span class="warn" id="tx-status">pending</span> in the pool, until the next
                 block is sealed`,
         ],
         ["kind", tx.kind],
         ["from", account(tx.from, 21)],
         ["to", account(tx.to, 21)],
-        ["asset", html`<span class="mono">${tx.asset}</span>`],
+        ["asset", markup`<span class="mono">${tx.asset}</span>`],
         ["amount", amountOf(tx.asset, tx.amount)],
         ["input", inputLink(tx.input)],
       ])}`,
@@ -268,13 +268,13 @@ async function accountPage(api: Api, address: Address): Promise<Page> {
   return {
     title: `Account ${address.slice(0, 10)}…`,
     live: false,
-    body: html`<h2>Account <span class="mono" id="account">${address}</span></h2>
+    body: markup`<h2>Account <span class="mono" id="account">${address}</span></h2>
       ${balanceTable(balances)}
       <h2>Transactions <small>in the pool and the latest ${heights.length} blocks</small></h2>
       ${
         txs.length === 0
-          ? html`<p class="muted">None there.</p>`
-          : html`<table class="list txs">
+          ? markup`<p class="muted">None there.</p>`
+          : markup`<table class="list txs">
               <tr>
                 <th>hash</th>
                 <th>where</th>
@@ -286,10 +286,10 @@ async function accountPage(api: Api, address: Address): Promise<Page> {
               </tr>
               ${txs.map(
                 (t) =>
-                  html`<tr>
+                  markup`<tr>
                     <td>${txLink(t.hash)}</td>
                     <td>
-                      ${t.status === "pending" ? html`<span class="warn">pending</span>` : html`block ${blockLink(t.block ?? 0)}`}
+                      ${t.status === "pending" ? markup`<span class="warn">pending</span>` : markup`block ${blockLink(t.block ?? 0)}`}
                     </td>
                     <td>${t.kind}</td>
                     <td>${account(t.from)}</td>
@@ -304,8 +304,8 @@ async function accountPage(api: Api, address: Address): Promise<Page> {
 }
 
 function balanceTable(balances: readonly Balance[]): Html {
-  if (balances.length === 0) return html`<p class="muted">This account holds nothing.</p>`;
-  return html`<table class="list balances" id="balances">
+  if (balances.length === 0) return markup`<p class="muted">This account holds nothing.</p>`;
+  return markup`<table class="list balances" id="balances">
     <tr>
       <th>asset</th>
       <th>confirmed</th>
@@ -313,7 +313,7 @@ function balanceTable(balances: readonly Balance[]): Html {
     </tr>
     ${balances.map(
       (b) =>
-        html`<tr data-asset="${b.asset}">
+        markup`<tr data-asset="${b.asset}">
           <td class="mono">${b.asset}</td>
           <td class="num confirmed" data-value="${b.confirmed}">
             ${amountOf(b.asset, b.confirmed)}
@@ -327,43 +327,43 @@ function balanceTable(balances: readonly Balance[]): Html {
 function describeInput(d: DecodedInput): Html {
   switch (d.kind) {
     case "deposit":
-      return html`${d.portal} deposit by ${account(d.depositor)}:
-      ${d.assets.map((a) => html`<span class="mono">${amountOf(a.asset, a.amount)} ${a.asset === "ETH" || a.asset === "COIN" ? "" : a.asset}</span> `)}
-      ${d.failed ? html`<span class="bad">(the portal reports the transfer failed)</span>` : ""}`;
+      return markup`${d.portal} deposit by ${account(d.depositor)}:
+      ${d.assets.map((a) => markup`<span class="mono">${amountOf(a.asset, a.amount)} ${a.asset === "ETH" || a.asset === "COIN" ? "" : a.asset}</span> `)}
+      ${d.failed ? markup`<span class="bad">(the portal reports the transfer failed)</span>` : ""}`;
     case "relay":
-      return html`the relay tells the dApp its address ${short(d.dapp, 8)}`;
+      return markup`the relay tells the dApp its address ${short(d.dapp, 8)}`;
     case "operation": {
       const o = d.operation;
       const what =
         o.op === "mine"
-          ? html`mine`
-          : html`${o.op} ${o.amount === undefined ? "" : amountOf(o.asset ?? "", o.amount)}
+          ? markup`mine`
+          : markup`${o.op} ${o.amount === undefined ? "" : amountOf(o.asset ?? "", o.amount)}
               <span class="mono">${o.asset === "ETH" || o.asset === "COIN" ? "" : o.asset}</span>
-              ${o.to === undefined ? "" : html`to ${account(o.to)}`}`;
-      return html`${what} <small class="muted">(${d.form === "json" ? "JSON" : "ABI"})</small>`;
+              ${o.to === undefined ? "" : markup`to ${account(o.to)}`}`;
+      return markup`${what} <small class="muted">(${d.form === "json" ? "JSON" : "ABI"})</small>`;
     }
     case "other":
-      return html`<span class="muted">${d.why}:</span>
+      return markup`<span class="muted">${d.why}:</span>
         <span class="mono">${d.text.slice(0, 80)}${d.text.length > 80 ? "…" : ""}</span>`;
   }
 }
 
 function statusBadge(status: string): Html {
   const cls = status === "ACCEPTED" ? "ok" : status === "UNPROCESSED" ? "warn" : "bad";
-  return html`<span class="${cls} status">${status}</span>`;
+  return markup`<span class="${cls} status">${status}</span>`;
 }
 
 /** The dApp's answer in one line: its error, or what the input did. */
 function resultLine(input: InputNode): Html {
   const report = input.reports.edges[0]?.node.payload;
   const decoded = report === undefined ? undefined : decodeLedgerReport(report);
-  if (decoded === undefined) return html`<span class="muted">no report</span>`;
-  if ("error" in decoded) return html`<span class="bad error-code">${decoded.error.code}</span>`;
+  if (decoded === undefined) return markup`<span class="muted">no report</span>`;
+  if ("error" in decoded) return markup`<span class="bad error-code">${decoded.error.code}</span>`;
   const a = decoded.accepted;
   const parts: string[] = [];
   if (a.tx_count > 0) parts.push(`${a.tx_count} tx`);
   if (a.sealed_count > 0) parts.push(`sealed ${a.sealed_blocks.map((b) => b.height).join(", ")}`);
-  return html`${parts.length === 0 ? "nothing to do" : parts.join("; ")}`;
+  return markup`${parts.length === 0 ? "nothing to do" : parts.join("; ")}`;
 }
 
 async function inputsPage(api: Api): Promise<Page> {
@@ -371,11 +371,11 @@ async function inputsPage(api: Api): Promise<Page> {
   return {
     title: "Inputs",
     live: true,
-    body: html`<h2>Inputs <small>the latest ${inputs.length} of ${total}</small></h2>
+    body: markup`<h2>Inputs <small>the latest ${inputs.length} of ${total}</small></h2>
       ${
         inputs.length === 0
-          ? html`<p class="muted">No inputs yet: send one with the console.</p>`
-          : html`<table class="list inputs" id="inputs">
+          ? markup`<p class="muted">No inputs yet: send one with the console.</p>`
+          : markup`<table class="list inputs" id="inputs">
               <tr>
                 <th>input</th>
                 <th>status</th>
@@ -387,7 +387,7 @@ async function inputsPage(api: Api): Promise<Page> {
               </tr>
               ${inputs.map(
                 (i) =>
-                  html`<tr data-index="${i.index}">
+                  markup`<tr data-index="${i.index}">
                     <td>${inputLink(i.index)}</td>
                     <td>${statusBadge(i.status)}</td>
                     <td>${account(i.msgSender)}</td>
@@ -425,43 +425,43 @@ async function inputPage(api: Api, index: number): Promise<Page> {
   );
   const reports = input.reports.edges.map(({ node }) => {
     const r = decodeLedgerReport(node.payload);
-    if (r === undefined) return html`<pre>${node.payload}</pre>`;
+    if (r === undefined) return markup`<pre>${node.payload}</pre>`;
     if ("error" in r) {
-      return html`<p class="rejected" id="input-error">
+      return markup`<p class="rejected" id="input-error">
         <span class="bad error-code">${r.error.code}</span> ${r.error.message}
       </p>`;
     }
-    return html`<ul class="accepted">
-      ${describeAccepted(r).map((line) => html`<li>${linkify(line)}</li>`)}
+    return markup`<ul class="accepted">
+      ${describeAccepted(r).map((line) => markup`<li>${linkify(line)}</li>`)}
     </ul>`;
   });
   return {
     title: `Input ${index}`,
     live: input.status === "UNPROCESSED",
-    body: html`<h2>Input ${index}</h2>
+    body: markup`<h2>Input ${index}</h2>
       ${fields([
         ["status", statusBadge(input.status)],
         ["sender", account(input.msgSender, 21)],
         ["L1 block", input.blockNumber],
-        ["time", html`${iso(Number(input.timestamp))} (${time(Number(input.timestamp))})`],
+        ["time", markup`${iso(Number(input.timestamp))} (${time(Number(input.timestamp))})`],
         ["payload", describeInput(decoded)],
-        ["raw payload", html`<span class="mono wrap">${input.payload}</span>`],
+        ["raw payload", markup`<span class="mono wrap">${input.payload}</span>`],
       ])}
       <h2>Report</h2>
-      ${reports.length === 0 ? html`<p class="muted">No report${input.status === "UNPROCESSED" ? " yet" : ""}.</p>` : reports}
+      ${reports.length === 0 ? markup`<p class="muted">No report${input.status === "UNPROCESSED" ? " yet" : ""}.</p>` : reports}
       <h2>Notices</h2>
       ${
         input.notices.edges.length === 0
-          ? html`<p class="muted">None.</p>`
-          : html`<ul>
+          ? markup`<p class="muted">None.</p>`
+          : markup`<ul>
               ${input.notices.edges.map(({ node }) => {
                 const b = decodeBlockNotice(node.payload);
-                return html`<li>
+                return markup`<li>
                   notice ${node.index}:
                   ${
                     b === undefined
-                      ? html`<span class="mono">${node.payload.slice(0, 80)}</span>`
-                      : html`block ${blockLink(b.height)}
+                      ? markup`<span class="mono">${node.payload.slice(0, 80)}</span>`
+                      : markup`block ${blockLink(b.height)}
                         ${short(b.hash, 12)}${b.parts > 1 ? `, part ${b.part + 1} of ${b.parts}` : ""}`
                   }
                 </li>`;
@@ -471,8 +471,8 @@ async function inputPage(api: Api, index: number): Promise<Page> {
       <h2>Vouchers</h2>
       ${
         vouchers.length === 0
-          ? html`<p class="muted">None.</p>`
-          : html`<table class="list vouchers">
+          ? markup`<p class="muted">None.</p>`
+          : markup`<table class="list vouchers">
               <tr>
                 <th>voucher</th>
                 <th>pays</th>
@@ -482,17 +482,17 @@ async function inputPage(api: Api, index: number): Promise<Page> {
               </tr>
               ${vouchers.map(
                 (v) =>
-                  html`<tr>
+                  markup`<tr>
                     <td>${v.index}</td>
                     <td>
-                      ${v.payment === undefined ? html`<span class="mono">${v.payload.slice(0, 42)}…</span>` : html`${amountOf(v.payment.asset, v.payment.amount)} <span class="mono">${v.payment.asset === "ETH" ? "" : v.payment.asset}</span> to ${account(v.payment.receiver)}`}
+                      ${v.payment === undefined ? markup`<span class="mono">${v.payload.slice(0, 42)}…</span>` : markup`${amountOf(v.payment.asset, v.payment.amount)} <span class="mono">${v.payment.asset === "ETH" ? "" : v.payment.asset}</span> to ${account(v.payment.receiver)}`}
                     </td>
                     <td>${short(v.destination, 8)}</td>
                     <td>
-                      ${v.executable ? html`<span class="ok">yes</span>` : html`<span class="warn">not yet: its epoch is not claimed</span>`}
+                      ${v.executable ? markup`<span class="ok">yes</span>` : markup`<span class="warn">not yet: its epoch is not claimed</span>`}
                     </td>
                     <td>
-                      ${v.executed === true ? html`<span class="ok">yes</span>` : v.executed === false ? "no" : v.executed}
+                      ${v.executed === true ? markup`<span class="ok">yes</span>` : v.executed === false ? "no" : v.executed}
                     </td>
                   </tr>`,
               )}
@@ -507,15 +507,18 @@ function linkify(line: string): Html {
   if (tx?.[1] !== undefined) {
     const rest = tx[2] ?? "";
     const sealed = /^sealed in block (\d+)$/.exec(rest);
-    return html`transaction ${txLink(tx[1])}
-    ${sealed?.[1] !== undefined ? html`sealed in block ${blockLink(Number(sealed[1]))}` : rest}`;
+    return markup`transaction ${txLink(tx[1])}
+    ${sealed?.[1] !== undefined ? markup`sealed in block ${blockLink(Number(sealed[1]))}` : rest}`;
   }
   const block = /^sealed block (\d+) (0x[0-9a-f]{64}) (.*)$/.exec(line);
   if (block?.[1] !== undefined && block[2] !== undefined) {
-    return html`sealed block ${blockLink(Number(block[1]))} ${short(block[2], 12)} ${block[3] ?? ""}`;
+    return markup`sealed block ${blockLink(Number(block[1]))} ${short(block[2], 12)} ${block[3] ?? ""}`;
   }
-  return html`${line}`;
+  return markup`${line}`;
 }
+
+const phaseClass = (status: string) =>
+  status === "ready" ? "ok" : status === "failed" ? "bad" : "warn";
 
 async function statusPage(api: Api): Promise<Page> {
   const [health, chainId, l1Block, inputs, processed] = await Promise.all([
@@ -533,19 +536,12 @@ async function statusPage(api: Api): Promise<Page> {
   return {
     title: "Node",
     live: true,
-    body: html`<h2>Node</h2>
+    body: markup`<h2>Node</h2>
       ${fields([
-        [
-          "phase",
-          html`<span
-            class="${status === "ready" ? "ok" : status === "failed" ? "bad" : "warn"}"
-            id="phase"
-            >${status}</span
-          >`,
-        ],
+        ["phase", markup`<span class="${phaseClass(status)}" id="phase">${status}</span>`],
         ...(status === "failed"
           ? ([
-              ["failure", html`<span class="bad" id="failure">${String(health.reason)}</span>`],
+              ["failure", markup`<span class="bad" id="failure">${String(health.reason)}</span>`],
               ["what to do", text(health.hint)],
             ] as [string, unknown][])
           : []),
@@ -555,19 +551,19 @@ async function statusPage(api: Api): Promise<Page> {
               unknown,
             ][])
           : []),
-        ["backend", html`<span class="mono">${api.config.backend}</span>`],
-        ["L1 RPC", html`<span class="mono">${api.config.rpc}</span>`],
+        ["backend", markup`<span class="mono">${api.config.backend}</span>`],
+        ["L1 RPC", markup`<span class="mono">${api.config.rpc}</span>`],
         ["L1 chain", num(chainId)],
         ["L1 block", num(l1Block) ?? "unknown"],
-        ["application", html`<span class="mono">${api.config.application}</span>`],
-        ["inspect", html`<span class="mono">${api.config.inspect}</span>`],
+        ["application", markup`<span class="mono">${api.config.application}</span>`],
+        ["inspect", markup`<span class="mono">${api.config.inspect}</span>`],
         ["inputs seen", inputs?.inputs.totalCount ?? "unknown"],
         ["inputs processed", processed ?? "unknown (inspect does not answer)"],
       ])}
       <h2>Epochs and claims</h2>
       ${
         settlement === undefined
-          ? html`<p class="muted">This node reports no settlement.</p>`
+          ? markup`<p class="muted">This node reports no settlement.</p>`
           : fields([
               [
                 "mode",
@@ -608,12 +604,12 @@ async function searchPage(api: Api, query: string): Promise<Page> {
   const found: Html[] = [];
   const go = (route: string) => {
     location.replace(`#/${route}`);
-    return { title: "Search", live: false, body: html`<p>Opening ${route}…</p>` };
+    return { title: "Search", live: false, body: markup`<p>Opening ${route}…</p>` };
   };
   const exists = (p: Promise<unknown>) => p.then(() => true).catch(() => false);
   switch (target.kind) {
     case "invalid":
-      return { title: "Search", live: false, body: html`<p class="bad">${target.why}.</p>` };
+      return { title: "Search", live: false, body: markup`<p class="bad">${target.why}.</p>` };
     case "address":
       return go(`account/${target.value}`);
     case "hash": {
@@ -623,9 +619,9 @@ async function searchPage(api: Api, query: string): Promise<Page> {
     }
     case "number": {
       if (await exists(api.ledger(`block/${target.value}`)))
-        found.push(html`<li>${link(`block/${target.value}`, `block ${target.value}`)}</li>`);
+        found.push(markup`<li>${link(`block/${target.value}`, `block ${target.value}`)}</li>`);
       if (await exists(oneInput(api, target.value)))
-        found.push(html`<li>${link(`input/${target.value}`, `input ${target.value}`)}</li>`);
+        found.push(markup`<li>${link(`input/${target.value}`, `input ${target.value}`)}</li>`);
       if (found.length === 1)
         return go(
           found[0]?.text.includes("#/block/") ? `block/${target.value}` : `input/${target.value}`,
@@ -636,13 +632,13 @@ async function searchPage(api: Api, query: string): Promise<Page> {
   return {
     title: "Search",
     live: false,
-    body: html`<h2>Search <span class="mono">${query}</span></h2>
+    body: markup`<h2>Search <span class="mono">${query}</span></h2>
       ${
         found.length === 0
-          ? html`<p class="muted">
+          ? markup`<p class="muted">
               Nothing found: no block, transaction or input has that hash or number.
             </p>`
-          : html`<ul>
+          : markup`<ul>
               ${found}
             </ul>`
       }`,
@@ -675,7 +671,7 @@ function route(api: Api, hash: string): Promise<Page> {
       return Promise.resolve({
         title: "Not found",
         live: false,
-        body: html`<p class="bad">No page ${hash}.</p>`,
+        body: markup`<p class="bad">No page ${hash}.</p>`,
       });
   }
 }
@@ -686,12 +682,12 @@ async function banner(api: Api, element: HTMLElement): Promise<void> {
     const health = await api.health();
     element.innerHTML =
       health.status === "failed"
-        ? html`<b>The node has failed:</b> ${String(health.reason)}
-            ${html`<small>${text(health.hint)}</small>`}`.text
+        ? markup`<b>The node has failed:</b> ${String(health.reason)}
+            ${markup`<small>${text(health.hint)}</small>`}`.text
         : "";
     element.hidden = health.status !== "failed";
   } catch (e) {
-    element.innerHTML = html`<b>The node does not answer:</b> ${message(e)}`.text;
+    element.innerHTML = markup`<b>The node does not answer:</b> ${message(e)}`.text;
     element.hidden = false;
   }
 }
@@ -705,7 +701,7 @@ async function start(): Promise<void> {
   try {
     api = new Api(await fetchConfig());
   } catch (e) {
-    main.innerHTML = html`<p class="bad">
+    main.innerHTML = markup`<p class="bad">
       Cannot read the explorer's configuration: ${message(e)}
     </p>`.text;
     return;
@@ -731,7 +727,7 @@ async function start(): Promise<void> {
       page = {
         title: "Error",
         live: true,
-        body: html`<p class="bad" id="error">${message(e)}</p>`,
+        body: markup`<p class="bad" id="error">${message(e)}</p>`,
       };
     }
     void banner(api, bannerElement);
