@@ -56,7 +56,7 @@ var d=(e,t,n)=>()=>{if(n)throw n[0];try{return e&&(t=e(e=0)),t}catch(r){throw n=
           <th>txs</th>
           <th>time</th>
         </tr>
-        ${s.map(c=>u`<tr data-height="${c.height}">
+        ${s.map(c=>u`<tr data-height="${c.height}" data-hash="${c.hash}">
               <td>${le(c.height)}</td>
               <td>${R(`block/${c.hash}`,L(c.hash,12),"block-hash")}</td>
               <td class="num">${c.difficulty}</td>
@@ -150,7 +150,7 @@ var d=(e,t,n)=>()=>{if(n)throw n[0];try{return e&&(t=e(e=0)),t}catch(r){throw n=
         <span class="bad error-code">${a.error.code}</span> ${a.error.message}
       </p>`:u`<ul class="accepted">
       ${En(a).map(c=>u`<li>${si(c)}</li>`)}
-    </ul>`});return{title:`Input ${t}`,live:n.status==="UNPROCESSED",body:u`<h2>Input ${t}</h2>
+    </ul>`});return{title:`Input ${t}`,live:n.status==="UNPROCESSED"||o.some(s=>!s.executable),body:u`<h2>Input ${t}</h2>
       ${Me([["status",_o(n.status)],["sender",S(n.msgSender,21)],["L1 block",n.blockNumber],["time",u`${Bn(Number(n.timestamp))} (${Ft(Number(n.timestamp))})`],["payload",Ho(r)],["raw payload",u`<span class="mono wrap">${n.payload}</span>`]])}
       <h2>Report</h2>
       ${i.length===0?u`<p class="muted">No report${n.status==="UNPROCESSED"?" yet":""}.</p>`:i}

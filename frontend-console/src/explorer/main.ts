@@ -162,7 +162,7 @@ async function chainPage(api: Api): Promise<Page> {
         </tr>
         ${headers.map(
           (b) =>
-            markup`<tr data-height="${b.height}">
+            markup`<tr data-height="${b.height}" data-hash="${b.hash}">
               <td>${blockLink(b.height)}</td>
               <td>${link(`block/${b.hash}`, short(b.hash, 12), "block-hash")}</td>
               <td class="num">${b.difficulty}</td>
@@ -437,7 +437,8 @@ async function inputPage(api: Api, index: number): Promise<Page> {
   });
   return {
     title: `Input ${index}`,
-    live: input.status === "UNPROCESSED",
+    // Redrawn until it is processed and every voucher can be executed.
+    live: input.status === "UNPROCESSED" || vouchers.some((v) => !v.executable),
     body: markup`<h2>Input ${index}</h2>
       ${fields([
         ["status", statusBadge(input.status)],
