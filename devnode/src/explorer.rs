@@ -10,7 +10,9 @@
 
 use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, LOCATION, X_CONTENT_TYPE_OPTIONS};
+use hyper::header::{
+    HeaderValue, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, X_CONTENT_TYPE_OPTIONS,
+};
 use hyper::{Method, Response, StatusCode};
 use serde_json::json;
 
@@ -38,6 +40,9 @@ pub struct Links {
 #[derive(Clone, Debug)]
 pub struct Explorer {
     config: Bytes,
+    /// The page's Content-Security-Policy: its own scripts and styles only, and requests only to
+    /// its own origin and the two APIs it is given.
+    policy: HeaderValue,
 }
 
 impl Explorer {
@@ -48,7 +53,15 @@ impl Explorer {
             "application": links.application,
             "backend": links.backend,
         });
-        Explorer { config: Bytes::from(config.to_string()) }
+        let apis: Vec<&str> = [&links.inspect_url, &links.rpc_url].into_iter().filter_map(|u| origin(u)).collect();
+        let policy = format!(
+            "default-src 'self'; connect-src 'self' {}; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+            apis.join(" ")
+        );
+        // An origin is scheme, host and port: nothing a header value cannot hold; a URL that is
+        // not one leaves the page to its own origin.
+        let policy = HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("default-src 'self'"));
+        Explorer { config: Bytes::from(config.to_string()), policy }
     }
 
     /// The answer to a request for `path`, or `None` when the path is not the explorer's.
@@ -67,7 +80,11 @@ impl Explorer {
                 r.headers_mut().insert(LOCATION, HeaderValue::from_static(PATH));
                 r
             }
-            "/explorer/" | "/explorer/index.html" => reply(StatusCode::OK, "text/html; charset=utf-8", INDEX),
+            "/explorer/" | "/explorer/index.html" => {
+                let mut r = reply(StatusCode::OK, "text/html; charset=utf-8", INDEX);
+                r.headers_mut().insert(CONTENT_SECURITY_POLICY, self.policy.clone());
+                r
+            }
             "/explorer/explorer.js" => reply(StatusCode::OK, "text/javascript; charset=utf-8", SCRIPT),
             "/explorer/explorer.css" => reply(StatusCode::OK, "text/css; charset=utf-8", STYLE),
             "/explorer/config.json" => reply(StatusCode::OK, "application/json", self.config.clone()),
@@ -78,6 +95,17 @@ impl Explorer {
             ),
         })
     }
+}
+
+/// `http://host:port` of a URL; `None` for anything else.
+fn origin(url: &str) -> Option<&str> {
+    let (scheme, rest) = url.split_once("://")?;
+    if scheme != "http" && scheme != "https" {
+        return None;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let valid = !authority.is_empty() && authority.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b));
+    valid.then(|| &url[..scheme.len() + 3 + authority.len()])
 }
 
 fn reply(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
@@ -115,6 +143,10 @@ mod tests {
         let page = e.route(&Method::GET, "/explorer/").unwrap();
         assert_eq!(page.status(), StatusCode::OK);
         assert_eq!(page.headers()[CONTENT_TYPE], "text/html; charset=utf-8");
+        assert_eq!(
+            page.headers()[CONTENT_SECURITY_POLICY],
+            "default-src 'self'; connect-src 'self' http://127.0.0.1:5005 http://127.0.0.1:8545; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        );
         let html = String::from_utf8(body(page).await.to_vec()).unwrap();
         assert!(html.contains("/explorer/explorer.js") && html.contains("/explorer/explorer.css"), "{html}");
 
@@ -127,6 +159,17 @@ mod tests {
         assert_eq!(config["inspect"], "http://127.0.0.1:5005/inspect");
         assert_eq!(config["rpc"], "http://127.0.0.1:8545");
         assert_eq!(config["application"], "0xab7528bb862fB57E8A2BCd567a2e929a0Be56a5e");
+    }
+
+    #[test]
+    fn origins_are_scheme_host_and_port_only() {
+        assert_eq!(origin("http://127.0.0.1:5005/inspect"), Some("http://127.0.0.1:5005"));
+        assert_eq!(origin("https://node.example:8545"), Some("https://node.example:8545"));
+        assert_eq!(origin("http://[::1]:8545/?x"), Some("http://[::1]:8545"));
+        assert_eq!(origin("ws://127.0.0.1:8545"), None);
+        assert_eq!(origin("http://a b/"), None);
+        assert_eq!(origin("http:///x"), None);
+        assert_eq!(origin(""), None);
     }
 
     #[tokio::test]

@@ -602,7 +602,8 @@ async function statusPage(api: Api): Promise<Page> {
 
 async function searchPage(api: Api, query: string): Promise<Page> {
   const target = classifySearch(query);
-  const found: Html[] = [];
+  /** The pages that match, as [route, label]. */
+  const found: [string, string][] = [];
   const go = (route: string) => {
     location.replace(`#/${route}`);
     return { title: "Search", live: false, body: markup`<p>Opening ${route}…</p>` };
@@ -619,14 +620,15 @@ async function searchPage(api: Api, query: string): Promise<Page> {
       break;
     }
     case "number": {
-      if (await exists(api.ledger(`block/${target.value}`)))
-        found.push(markup`<li>${link(`block/${target.value}`, `block ${target.value}`)}</li>`);
-      if (await exists(oneInput(api, target.value)))
-        found.push(markup`<li>${link(`input/${target.value}`, `input ${target.value}`)}</li>`);
-      if (found.length === 1)
-        return go(
-          found[0]?.text.includes("#/block/") ? `block/${target.value}` : `input/${target.value}`,
-        );
+      // A number is a block height or an input index: both are offered when both exist.
+      const [block, input] = await Promise.all([
+        exists(api.ledger(`block/${target.value}`)),
+        exists(oneInput(api, target.value)),
+      ]);
+      if (block) found.push([`block/${target.value}`, `block ${target.value}`]);
+      if (input) found.push([`input/${target.value}`, `input ${target.value}`]);
+      const only = found.length === 1 ? found[0] : undefined;
+      if (only !== undefined) return go(only[0]);
       break;
     }
   }
@@ -636,12 +638,8 @@ async function searchPage(api: Api, query: string): Promise<Page> {
     body: markup`<h2>Search <span class="mono">${query}</span></h2>
       ${
         found.length === 0
-          ? markup`<p class="muted">
-              Nothing found: no block, transaction or input has that hash or number.
-            </p>`
-          : markup`<ul>
-              ${found}
-            </ul>`
+          ? markup`<p class="muted">Nothing found: no block, transaction or input has that hash or number.</p>`
+          : markup`<ul>${found.map(([route, label]) => markup`<li>${link(route, label)}</li>`)}</ul>`
       }`,
   };
 }
