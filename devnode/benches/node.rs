@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use devnode::backend::{Backend, BackendCommand};
-use devnode::rollup_api::{RollupApi, Status};
+use devnode::rollup_api::RollupApi;
 use devnode::store::{InputRecord, InputStatus, Store};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
@@ -119,12 +119,8 @@ async fn feed(running: &Running, store: &Store, inputs: &[InputRecord]) -> Durat
         store.add_input(input).unwrap();
         let next = store.next_unprocessed().unwrap().unwrap();
         let done = running.api.submit(advance_of(&next)).await.unwrap();
-        let status = match done.status {
-            Status::Accepted => InputStatus::Accepted,
-            Status::Rejected => InputStatus::Rejected,
-            Status::Exception(_) => panic!("the backend raised an exception"),
-        };
-        store.complete(next.index, status, None, &done.outputs).unwrap();
+        assert_ne!(done.status, InputStatus::Exception, "the backend raised an exception");
+        store.complete(next.index, done.status, None, &done.outputs).unwrap();
     }
     start.elapsed()
 }
@@ -147,12 +143,8 @@ async fn start_with_block_time(data: &std::path::Path) -> Duration {
         epoch_length: 1,
         validate: false,
     };
-    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let listeners = Listeners {
-        rollup: TcpListener::bind(any).await.unwrap(),
-        inspect: TcpListener::bind(any).await.unwrap(),
-        graphql: TcpListener::bind(any).await.unwrap(),
-    };
+    let [rollup, inspect, graphql] = testkit::local_listeners().await;
+    let listeners = Listeners { rollup, inspect, graphql };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let start = Instant::now();

@@ -5,6 +5,8 @@
 //! after a short pause, never the end of the server; a client that sends its headers slowly, or
 //! keeps an idle connection open, is disconnected after a timeout; and the number of open
 //! connections is capped, so a flood of them cannot take every descriptor of the process.
+//!
+//! The servers' replies are built here too, with the same CORS headers wherever they are sent.
 
 use std::future::Future;
 use std::io;
@@ -13,7 +15,10 @@ use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::{Request, Response};
+use hyper::header::{
+    HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE,
+};
+use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
@@ -38,6 +43,40 @@ pub const ACCEPT_BACKOFF_FIRST: Duration = Duration::from_millis(50);
 
 /// The longest pause between two `accept()` attempts after errors.
 pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// A reply with `status` and `body`, and no other header (the rollup API's plain answers, as
+/// Cartesi's host-runner sends them).
+pub(crate) fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r
+}
+
+/// A reply whose body is of `content_type`.
+pub(crate) fn reply_typed(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
+    let mut r = reply(status, body);
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+/// A typed reply that allows any origin: the console and browser tools call inspect and GraphQL
+/// from other origins, as Cartesi's servers (permissive CORS) allow.
+pub(crate) fn reply_any_origin(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
+    let mut r = reply_typed(status, content_type, body);
+    let headers = r.headers_mut();
+    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    headers.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
+    headers.insert(ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("*"));
+    r
+}
 
 /// The limits of one server. [`serve`] uses the defaults; tests shorten them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,17 +11,15 @@ use std::sync::Arc;
 
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{
-    HeaderValue, ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, CONTENT_TYPE,
-};
 use hyper::{Method, Request, Response, StatusCode};
 use rollup::wire::{HexBytes, Inspect, Output};
-use rollup::RollupRequest;
+use rollup::{InputStatus, RollupRequest};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::rollup_api::{Completion, RollupApi, Status};
+use crate::http::reply_any_origin;
+use crate::rollup_api::{Completion, RollupApi};
 
 /// Inspects waiting for their turn beyond this many are refused with 503: a client flooding the
 /// node must not grow its memory without bound.
@@ -104,19 +102,8 @@ pub fn payload_of(path: &str, query: Option<&str>) -> Option<Vec<u8>> {
     Some(payload)
 }
 
-fn cors(mut r: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
-    let h = r.headers_mut();
-    h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    h.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
-    h.insert(ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("*"));
-    r
-}
-
 fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(body.into()));
-    *r.status_mut() = status;
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    cors(r)
+    reply_any_origin(status, "text/plain", body)
 }
 
 /// Serves inspect on `listener` until `shutdown`, handing each request to `queue`.
@@ -163,11 +150,13 @@ async fn handle(queue: &Inspects, req: Request<Incoming>) -> Response<Full<Bytes
         Ok(Err(refusal)) => return text(refusal.status, refusal.message),
         Err(_) => return text(StatusCode::SERVICE_UNAVAILABLE, "the dev node is stopping"),
     };
-    let (status, exception) = match &completion.status {
-        Status::Accepted => ("Accepted", None),
-        Status::Rejected => ("Rejected", None),
-        Status::Exception(p) => ("Exception", Some(HexBytes(p.clone()))),
+    // Cartesi's v1 inspect names the status in its own spelling.
+    let status = match completion.status {
+        InputStatus::Accepted => "Accepted",
+        InputStatus::Rejected => "Rejected",
+        InputStatus::Exception | InputStatus::Unprocessed => "Exception",
     };
+    let exception = completion.exception.clone().map(HexBytes);
     let reports: Vec<_> = completion
         .outputs
         .iter()
@@ -182,9 +171,7 @@ async fn handle(queue: &Inspects, req: Request<Incoming>) -> Response<Full<Bytes
         "reports": reports,
         "processed_input_count": processed,
     });
-    let mut r = Response::new(Full::new(Bytes::from(body.to_string())));
-    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    cors(r)
+    reply_any_origin(StatusCode::OK, "application/json", body.to_string())
 }
 
 #[cfg(test)]
@@ -192,7 +179,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use hyper_util::rt::TokioIo;
     use rollup::wire::{Finish, FinishStatus, Payload};
     use std::time::Duration;
 
@@ -215,19 +201,8 @@ mod tests {
     }
 
     async fn call(addr: std::net::SocketAddr, method: Method, path: &str, body: Vec<u8>) -> (StatusCode, Vec<u8>) {
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
-        tokio::spawn(conn);
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(hyper::header::HOST, "localhost")
-            .header(CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .unwrap();
-        let res = sender.send_request(req).await.unwrap();
-        let status = res.status();
-        (status, res.into_body().collect().await.unwrap().to_bytes().to_vec())
+        let reply = testkit::http::json(addr, method.as_str(), path, body).await;
+        (StatusCode::from_u16(reply.status).unwrap(), reply.body)
     }
 
     /// A backend that answers each inspect with one report: the payload reversed; it rejects
@@ -252,11 +227,10 @@ mod tests {
     #[tokio::test]
     async fn inspect_answers_have_the_v1_shape() {
         let api = RollupApi::new(Duration::from_millis(50));
-        let rollup = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let [rollup, inspect] = testkit::local_listeners().await;
         let rollup_addr = rollup.local_addr().unwrap();
         let server = api.clone();
         tokio::spawn(async move { server.serve(rollup, std::future::pending()).await });
-        let inspect = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = inspect.local_addr().unwrap();
         let processed = Arc::new(AtomicU64::new(7));
         tokio::spawn(serve(direct(api, processed), inspect, std::future::pending()));
@@ -267,20 +241,16 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(
             v,
-            json!({"status": "Accepted", "exception_payload": null, "reports": [{"payload": format!("0x{}", hex_of(b"dlrow olleh"))}], "processed_input_count": 7})
+            json!({"status": "Accepted", "exception_payload": null, "reports": [{"payload": testkit::hex::to_0x(b"dlrow olleh")}], "processed_input_count": 7})
         );
 
         let (_, body) = call(addr, Method::POST, "/inspect", b"bad idea".to_vec()).await;
         let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(v["status"], "Rejected");
-        assert_eq!(v["reports"][0]["payload"], format!("0x{}", hex_of(b"aedi dab")));
+        assert_eq!(v["reports"][0]["payload"], testkit::hex::to_0x(b"aedi dab"));
 
         let (status, _) = call(addr, Method::POST, "/inspect", vec![0; MAX_PAYLOAD + 1]).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!(call(addr, Method::GET, "/other", vec![]).await.0, StatusCode::NOT_FOUND);
-    }
-
-    fn hex_of(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
     }
 }

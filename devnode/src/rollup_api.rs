@@ -25,9 +25,11 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 use rollup::wire::{Finish, FinishStatus, Output, Payload, Voucher};
-use rollup::RollupRequest;
+use rollup::{InputStatus, RollupRequest};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Notify};
+
+use crate::http::{reply, reply_typed};
 
 /// Largest request body: the limit of Cartesi's own server from guest tools 0.17 on.
 const MAX_BODY: usize = 5 << 20;
@@ -38,20 +40,14 @@ const MAX_BODY: usize = 5 << 20;
 /// not this, decides when a backend is stuck.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(3600);
 
-/// How the backend ended a request.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Status {
-    Accepted,
-    Rejected,
-    /// The backend raised an exception (or died) with this payload.
-    Exception(Vec<u8>),
-}
-
 /// A finished request: its status and the outputs that count (vouchers and notices only when
 /// accepted; reports always), in the order they were posted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Completion {
-    pub status: Status,
+    /// `Accepted`, `Rejected` or `Exception`.
+    pub status: InputStatus,
+    /// What the backend raised, or why it died, when `status` is `Exception`.
+    pub exception: Option<Vec<u8>>,
     pub outputs: Vec<Output>,
 }
 
@@ -83,11 +79,11 @@ struct Current {
 }
 
 impl Current {
-    fn complete(self, status: Status) {
-        let keep_all = status == Status::Accepted;
+    fn complete(self, status: InputStatus, exception: Option<Vec<u8>>) {
+        let keep_all = status.keeps_outputs();
         let outputs = self.outputs.into_iter().filter(|o| keep_all || matches!(o, Output::Report(_))).collect();
         // The submitter may have gone away; nothing else is waiting for this.
-        let _ = self.done.send(Completion { status, outputs });
+        let _ = self.done.send(Completion { status, exception, outputs });
     }
 }
 
@@ -121,18 +117,6 @@ impl std::fmt::Debug for RollupApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RollupApi").field("finish_timeout", &self.shared.finish_timeout).finish()
     }
-}
-
-fn reply(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(body.into()));
-    *r.status_mut() = status;
-    r
-}
-
-fn json(status: StatusCode, body: String) -> Response<Full<Bytes>> {
-    let mut r = reply(status, body);
-    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
-    r
 }
 
 /// 128 bits from the kernel's generator, as hex: the secret of a session's URL.
@@ -203,7 +187,7 @@ impl RollupApi {
         let current = self.lock().current.take();
         match current {
             Some(c) => {
-                c.complete(Status::Exception(reason.as_bytes().to_vec()));
+                c.complete(InputStatus::Exception, Some(reason.as_bytes().to_vec()));
                 true
             }
             None => false,
@@ -281,10 +265,10 @@ impl RollupApi {
                 self.shared.greeted.notify_waiters();
             } else if let Some(current) = state.current.take() {
                 let status = match finish.status {
-                    FinishStatus::Accept => Status::Accepted,
-                    FinishStatus::Reject => Status::Rejected,
+                    FinishStatus::Accept => InputStatus::Accepted,
+                    FinishStatus::Reject => InputStatus::Rejected,
                 };
-                current.complete(status);
+                current.complete(status, None);
             }
         }
         let deadline = tokio::time::Instant::now() + self.shared.finish_timeout;
@@ -310,7 +294,7 @@ impl RollupApi {
                     let advance = matches!(job.request, RollupRequest::AdvanceState(_));
                     state.current =
                         Some(Current { advance, outputs: Vec::new(), vouchers: 0, notices: 0, done: job.done });
-                    return json(StatusCode::OK, body);
+                    return reply_typed(StatusCode::OK, "application/json", body);
                 }
             }
             tokio::select! {
@@ -327,12 +311,15 @@ impl RollupApi {
             return reply(StatusCode::FORBIDDEN, FORBIDDEN);
         };
         let Some(current) = state.current.as_mut() else {
-            return reply(StatusCode::BAD_REQUEST, format!("invalid request {} in idle state", kind(&output)));
+            return reply(StatusCode::BAD_REQUEST, format!("invalid request {} in idle state", output.kind().name()));
         };
         let index = match &output {
             Output::Report(_) => None,
             _ if !current.advance => {
-                return reply(StatusCode::BAD_REQUEST, format!("invalid request {} in inspect state", kind(&output)));
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    format!("invalid request {} in inspect state", output.kind().name()),
+                );
             }
             Output::Voucher(_) => {
                 current.vouchers += 1;
@@ -346,7 +333,7 @@ impl RollupApi {
         current.outputs.push(output);
         // As Cartesi's server: 201 with the output's index within the input, 202 for reports.
         match index {
-            Some(i) => json(StatusCode::CREATED, format!(r#"{{"index":{i}}}"#)),
+            Some(i) => reply_typed(StatusCode::CREATED, "application/json", format!(r#"{{"index":{i}}}"#)),
             None => reply(StatusCode::ACCEPTED, ""),
         }
     }
@@ -357,19 +344,11 @@ impl RollupApi {
         };
         match state.current.take() {
             Some(current) => {
-                current.complete(Status::Exception(payload));
+                current.complete(InputStatus::Exception, Some(payload));
                 reply(StatusCode::ACCEPTED, "")
             }
             None => reply(StatusCode::BAD_REQUEST, "invalid request exception in idle state"),
         }
-    }
-}
-
-fn kind(output: &Output) -> &'static str {
-    match output {
-        Output::Notice(_) => "notice",
-        Output::Voucher(_) => "voucher",
-        Output::Report(_) => "report",
     }
 }
 
@@ -378,13 +357,12 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use hyper_util::rt::TokioIo;
     use ledger::Address;
     use rollup::wire::{Advance, AdvanceMetadata, HexBytes, Inspect};
 
     async fn start(timeout_ms: u64) -> (RollupApi, std::net::SocketAddr) {
         let api = RollupApi::new(Duration::from_millis(timeout_ms));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = testkit::local_listener().await;
         let addr = listener.local_addr().unwrap();
         let server = api.clone();
         tokio::spawn(async move { server.serve(listener, std::future::pending()).await });
@@ -392,20 +370,8 @@ mod tests {
     }
 
     async fn post(addr: std::net::SocketAddr, method: Method, path: &str, body: &str) -> (StatusCode, String) {
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
-        tokio::spawn(conn);
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(hyper::header::HOST, "localhost")
-            .header(hyper::header::CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body.to_string())))
-            .unwrap();
-        let res = sender.send_request(req).await.unwrap();
-        let status = res.status();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        (status, String::from_utf8_lossy(&bytes).into_owned())
+        let reply = testkit::http::json(addr, method.as_str(), path, body.to_string()).await;
+        (StatusCode::from_u16(reply.status).unwrap(), reply.text())
     }
 
     fn advance(index: u64) -> RollupRequest {
@@ -446,8 +412,8 @@ mod tests {
         assert_eq!(post(addr, Method::POST, "/report", r#"{"payload":"0x03"}"#).await.0, StatusCode::ACCEPTED);
         assert_eq!(post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await.0, StatusCode::ACCEPTED);
         let completion = submitted.await.unwrap().unwrap();
-        assert_eq!(completion.status, Status::Accepted);
-        let kinds: Vec<&str> = completion.outputs.iter().map(kind).collect();
+        assert_eq!(completion.status, InputStatus::Accepted);
+        let kinds: Vec<&str> = completion.outputs.iter().map(|o| o.kind().name()).collect();
         assert_eq!(kinds, ["notice", "voucher", "notice", "report"]);
     }
 
@@ -464,7 +430,10 @@ mod tests {
         post(addr, Method::POST, "/report", r#"{"payload":"0x72"}"#).await;
         post(addr, Method::POST, "/finish", r#"{"status":"reject"}"#).await;
         let completion = submitted.await.unwrap().unwrap();
-        assert_eq!(completion, Completion { status: Status::Rejected, outputs: vec![Output::Report(b"r".to_vec())] });
+        assert_eq!(
+            completion,
+            Completion { status: InputStatus::Rejected, exception: None, outputs: vec![Output::Report(b"r".to_vec())] }
+        );
     }
 
     #[tokio::test]
@@ -499,7 +468,7 @@ mod tests {
         post(addr, Method::POST, "/report", r#"{"payload":"0x02"}"#).await;
         assert_eq!(post(addr, Method::POST, "/exception", r#"{"payload":"0x626f6f6d"}"#).await.0, StatusCode::ACCEPTED);
         let completion = submitted.await.unwrap().unwrap();
-        assert_eq!(completion.status, Status::Exception(b"boom".to_vec()));
+        assert_eq!((completion.status, completion.exception), (InputStatus::Exception, Some(b"boom".to_vec())));
         assert_eq!(completion.outputs, vec![Output::Report(vec![2])]);
         // Nothing is in progress any more: outputs are refused, finish waits.
         assert_eq!(post(addr, Method::POST, "/notice", r#"{"payload":"0x01"}"#).await.0, StatusCode::BAD_REQUEST);
@@ -516,7 +485,10 @@ mod tests {
         assert!(api.abort_current("backend exited with status 1"));
         assert!(!api.abort_current("again"));
         let completion = submitted.await.unwrap().unwrap();
-        assert_eq!(completion.status, Status::Exception(b"backend exited with status 1".to_vec()));
+        assert_eq!(
+            (completion.status, completion.exception),
+            (InputStatus::Exception, Some(b"backend exited with status 1".to_vec()))
+        );
     }
 
     #[tokio::test]
@@ -553,7 +525,7 @@ mod tests {
         post(addr, Method::POST, "/finish", status).await;
         assert_eq!(seen, [0, 1, 2]);
         for w in waiting {
-            assert_eq!(w.await.unwrap().unwrap().status, Status::Accepted);
+            assert_eq!(w.await.unwrap().unwrap().status, InputStatus::Accepted);
         }
     }
 }

@@ -46,7 +46,6 @@ codes! {
     DepositFailed => "DEPOSIT_FAILED", "The portal reported that the L1 transfer failed (v1 ERC-20 success byte 0).";
     MalformedDeposit => "MALFORMED_DEPOSIT", "A portal or relay payload does not have the documented layout.";
     DuplicateNft => "DUPLICATE_NFT", "An ERC-721 deposit names a token the ledger already holds.";
-    NonceExhausted => "NONCE_EXHAUSTED", "No proof-of-work nonce was found within the configured bound.";
     InvalidQuery => "INVALID_QUERY", "An inspect path or parameter is malformed or out of range.";
     NotFound => "NOT_FOUND", "An inspect query names a block or transaction that does not exist.";
 }
@@ -85,7 +84,7 @@ pub fn quote(text: &str) -> String {
 }
 
 /// Cuts `message` to at most [`MAX_MESSAGE_BYTES`] on a character boundary, marking the cut.
-fn cap_message(mut message: String) -> String {
+pub(crate) fn cap_message(mut message: String) -> String {
     if message.len() > MAX_MESSAGE_BYTES {
         let total = message.len();
         let mut cut = MAX_MESSAGE_BYTES - 32;
@@ -101,13 +100,6 @@ fn cap_message(mut message: String) -> String {
 impl Rejection {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Rejection {
         Rejection { code, message: cap_message(message.into()) }
-    }
-
-    /// The wire form shared by reports and inspect answers:
-    /// `{"error":{"code":"…","message":"…"}}`. The message is capped again here, since the
-    /// fields are public, so no error report can exceed the output bound.
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({"error": {"code": self.code.as_str(), "message": cap_message(self.message.clone())}})
     }
 }
 

@@ -50,8 +50,14 @@ fn state_bytes(state: &[u32; 8]) -> [u8; 32] {
     out
 }
 
+/// SHA-256 compressions that `sha256` of a `len`-byte message runs: the message, the 0x80
+/// terminator and the 8-byte length, in 64-byte blocks.
+pub fn sha256_compressions(len: usize) -> u64 {
+    (len as u64 + 9).div_ceil(64)
+}
+
 /// The chaining state after compressing a domain block (the tag, zero-padded to 64 bytes).
-fn domain_iv(tag: &[u8]) -> [u32; 8] {
+pub(crate) fn domain_iv(tag: &[u8]) -> [u32; 8] {
     let mut block = [0u8; 64];
     block[..tag.len()].copy_from_slice(tag);
     let mut state = SHA256_IV;
@@ -59,16 +65,22 @@ fn domain_iv(tag: &[u8]) -> [u32; 8] {
     state
 }
 
-/// An inner node of the state tree: one SHA-256 compression of `left ‖ right`, starting from a
-/// domain-separated chaining value (so an inner node can never be read as a leaf, whose hash is
-/// a full SHA-256 of a tagged, differently sized message). One compression per node, as in
-/// Zcash Sprout's note commitment tree, halves the cost of a path update.
+/// An inner node of a tree: one SHA-256 compression of `left ‖ right`, starting from a
+/// domain-separated chaining value (so an inner node can never be read as a leaf, which is
+/// hashed from a chaining value of its own). One compression per node, as in Zcash Sprout's
+/// note commitment tree, halves the cost of a path update.
 fn node(iv: &[u32; 8], left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
     let mut block = [0u8; 64];
     block[..32].copy_from_slice(left);
     block[32..].copy_from_slice(right);
+    hash_block(iv, &block)
+}
+
+/// One SHA-256 compression of a 64-byte block from a domain chaining value (see
+/// [`domain_iv`]): the hash of a fixed-size record, such as a state-tree leaf.
+pub(crate) fn hash_block(iv: &[u32; 8], block: &[u8; 64]) -> [u8; 32] {
     let mut state = *iv;
-    compress(&mut state, &block);
+    compress(&mut state, block);
     state_bytes(&state)
 }
 
@@ -79,7 +91,7 @@ fn node(iv: &[u32; 8], left: &[u8; 32], right: &[u8; 32]) -> [u8; 32] {
 /// with shared ancestors computed once, independent of the total number of leaves except
 /// through the logarithm. Missing right subtrees hash as precomputed empty subtrees.
 #[derive(Clone, Debug)]
-pub struct StateTree {
+pub(crate) struct StateTree {
     /// `levels[0]` are the leaves; `levels[i]` has `ceil(len / 2^i)` nodes.
     levels: Vec<Vec<[u8; 32]>>,
     /// `empty[i]` is the root of an empty subtree of height `i`.
@@ -89,9 +101,10 @@ pub struct StateTree {
     hashed: u64,
 }
 
-impl Default for StateTree {
-    fn default() -> Self {
-        let iv = domain_iv(b"ledger/state-tree/node/v1");
+impl StateTree {
+    /// An empty tree whose inner nodes hash from the domain `tag`.
+    pub(crate) fn new(tag: &[u8]) -> Self {
+        let iv = domain_iv(tag);
         let mut empty = vec![[0u8; 32]];
         for i in 0..64 {
             let e = empty[i];
@@ -99,22 +112,20 @@ impl Default for StateTree {
         }
         StateTree { levels: vec![Vec::new()], empty, iv, hashed: 0 }
     }
-}
 
-impl StateTree {
-    pub fn len(&self) -> u64 {
-        self.levels[0].len() as u64
+    pub(crate) fn leaf(&self, index: u64) -> Option<[u8; 32]> {
+        usize::try_from(index).ok().and_then(|i| self.levels[0].get(i)).copied()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.levels[0].is_empty()
+    pub(crate) fn len(&self) -> u64 {
+        self.levels[0].len() as u64
     }
 
     /// Sets leaves, then rehashes every ancestor of a changed leaf once.
     ///
     /// `updates` must be sorted by slot, and a slot may be at most the current length (a new
     /// leaf is appended). Returns `false` and changes nothing if that contract is broken.
-    pub fn update(&mut self, updates: &[(u64, [u8; 32])]) -> bool {
+    pub(crate) fn update(&mut self, updates: &[(u64, [u8; 32])]) -> bool {
         let mut len = self.levels[0].len() as u64;
         for pair in updates.windows(2) {
             if pair[0].0 >= pair[1].0 {
@@ -175,22 +186,49 @@ impl StateTree {
     }
 
     /// The root over the next power of two at or above the leaf count (empty tree: zeros).
-    pub fn root(&self) -> Hash {
+    pub(crate) fn root(&self) -> Hash {
         Hash(self.levels.last().and_then(|top| top.first()).copied().unwrap_or(self.empty[0]))
     }
 
     /// Inner nodes hashed by all updates so far: one SHA-256 compression each.
-    pub fn nodes_hashed(&self) -> u64 {
+    pub(crate) fn nodes_hashed(&self) -> u64 {
         self.hashed
     }
 
     /// Bytes held by the tree's nodes (for memory accounting).
-    pub fn heap_bytes(&self) -> usize {
+    pub(crate) fn heap_bytes(&self) -> usize {
         self.levels.iter().map(|l| l.capacity() * 32).sum()
     }
 
+    /// The inclusion proof of leaf `index`: its sibling at every level, bottom up (an absent
+    /// sibling is the empty subtree of that level).
+    #[cfg(test)]
+    pub(crate) fn proof(&self, index: u64) -> Vec<[u8; 32]> {
+        let mut i = index as usize;
+        let mut siblings = Vec::new();
+        for (height, level) in self.levels[..self.levels.len() - 1].iter().enumerate() {
+            siblings.push(level.get(i ^ 1).copied().unwrap_or(self.empty[height]));
+            i /= 2;
+        }
+        siblings
+    }
+
+    /// The root that `leaf` at `index` and its `proof` imply.
+    #[cfg(test)]
+    pub(crate) fn root_from_proof(&self, index: u64, leaf: [u8; 32], proof: &[[u8; 32]]) -> Hash {
+        let mut node_hash = leaf;
+        for (height, sibling) in proof.iter().enumerate() {
+            node_hash = if (index >> height) & 1 == 0 {
+                node(&self.iv, &node_hash, sibling)
+            } else {
+                node(&self.iv, sibling, &node_hash)
+            };
+        }
+        Hash(node_hash)
+    }
+
     /// Recomputes the root from the leaves alone (for checks: must equal [`StateTree::root`]).
-    pub fn recompute_root(&self) -> Hash {
+    pub(crate) fn recompute_root(&self) -> Hash {
         let mut level: Vec<[u8; 32]> = self.levels[0].clone();
         let mut height = 0;
         while level.len() > 1 {
@@ -211,7 +249,7 @@ mod tests {
 
     #[test]
     fn incremental_updates_match_a_full_recomputation() {
-        let mut tree = StateTree::default();
+        let mut tree = StateTree::new(b"test/node");
         assert_eq!(tree.root(), Hash::ZERO);
         let mut next = 0u64;
         for round in 0..40u64 {
@@ -230,7 +268,7 @@ mod tests {
 
     #[test]
     fn out_of_order_or_gapped_updates_are_refused_without_change() {
-        let mut tree = StateTree::default();
+        let mut tree = StateTree::new(b"test/node");
         assert!(tree.update(&[(0, leaf(0)), (1, leaf(1))]));
         let root = tree.root();
         assert!(!tree.update(&[(1, leaf(9)), (0, leaf(8))]));

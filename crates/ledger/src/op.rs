@@ -138,20 +138,15 @@ impl Op {
         Ok(op)
     }
 
-    /// Stateless checks shared by both encodings.
-    fn validate(&self) -> Result<(), Rejection> {
+    /// The checks an operation passes before it reaches the ledger's state, shared by both
+    /// encodings and by [`crate::Ledger::advance`]: a positive amount, 1 for an ERC-721 token,
+    /// and no COIN withdrawal. The one place these rules are written.
+    pub fn validate(&self) -> Result<(), Rejection> {
         match self {
-            Op::Transfer { asset, amount, .. } | Op::Withdraw { asset, amount } => {
-                if amount.is_zero() {
-                    return Err(Rejection::new(ErrorCode::InvalidAmount, "amount must be greater than zero"));
-                }
-                if asset.is_nft() && *amount != U256::one() {
-                    return Err(Rejection::new(
-                        ErrorCode::InvalidAmount,
-                        format!("an ERC-721 token moves whole: amount must be 1, got {amount}"),
-                    ));
-                }
-                if matches!(self, Op::Withdraw { .. }) && !asset.is_withdrawable() {
+            Op::Transfer { asset, amount, .. } => validate_amount(asset, *amount),
+            Op::Withdraw { asset, amount } => {
+                validate_amount(asset, *amount)?;
+                if !asset.is_withdrawable() {
                     return Err(Rejection::new(
                         ErrorCode::NotWithdrawable,
                         "COIN exists only inside the ledger and cannot be withdrawn",
@@ -175,6 +170,21 @@ impl Op {
             Op::Mine => serde_json::json!({"op": "mine"}),
         }
     }
+}
+
+/// The amount rule every transaction obeys, deposits included: greater than zero, and exactly
+/// 1 for an ERC-721 token.
+pub fn validate_amount(asset: &Asset, amount: U256) -> Result<(), Rejection> {
+    if amount.is_zero() {
+        return Err(Rejection::new(ErrorCode::InvalidAmount, "amount must be greater than zero"));
+    }
+    if asset.is_nft() && amount != U256::one() {
+        return Err(Rejection::new(
+            ErrorCode::InvalidAmount,
+            format!("an ERC-721 token moves whole: amount must be 1, got {amount}"),
+        ));
+    }
+    Ok(())
 }
 
 /// A JSON object whose keys are all distinct. `serde_json` keeps the last of repeated keys, so

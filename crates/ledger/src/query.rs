@@ -1,13 +1,15 @@
-//! Inspect queries and block notices: read-only JSON views of the ledger.
+//! Inspect queries: the route table and its parameters. The answers are rendered by
+//! [`crate::render`]; nothing here changes state.
 
 use std::collections::BTreeMap;
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::asset::Asset;
+use crate::chain::Block;
 use crate::error::{quote, ErrorCode, Rejection};
-use crate::ledger::{Block, Ledger, TxLocation};
-use crate::types::{Address, Hash, U256};
+use crate::ledger::Ledger;
+use crate::types::{Address, Hash};
 
 fn bad(message: impl Into<String>) -> Rejection {
     Rejection::new(ErrorCode::InvalidQuery, message)
@@ -51,44 +53,6 @@ impl Params {
     }
 }
 
-/// The tightest request-body limit among the rollup servers the backend supports: Cartesi's
-/// in-machine `rollup-http-server` of guest tools 0.15 and 0.16 parses bodies with
-/// `actix_web_validator::Json`, whose default limit is 32 KiB, and refuses anything larger with
-/// a 400. The others allow more: 0.14 (v1) uses actix-web's 2 MB default, 0.17+ and the dev node
-/// 5 MiB.
-pub const MAX_REQUEST_BODY_BYTES: usize = 32_768;
-
-/// Bytes of JSON around an output's hex payload, with margin. The largest envelope is a v2
-/// voucher, `{"destination":"0x<40>","value":"0x<64>","payload":"0x"}`: 138 bytes.
-pub const BODY_ENVELOPE_BYTES: usize = 256;
-
-/// Largest output payload (notice, voucher or report), in bytes. Hex doubles the payload, so
-/// `2 * MAX_OUTPUT_BYTES + BODY_ENVELOPE_BYTES <= MAX_REQUEST_BODY_BYTES`: every output's body
-/// fits the tightest server's limit (16,256 bytes of payload).
-pub const MAX_OUTPUT_BYTES: usize = (MAX_REQUEST_BODY_BYTES - BODY_ENVELOPE_BYTES) / 2;
-
-/// Room left for the envelope around a list in a report.
-const LIST_BUDGET: usize = MAX_OUTPUT_BYTES - 2048;
-
-/// Up to `limit` items from `offset`, stopping early to keep the report within
-/// [`MAX_OUTPUT_BYTES`]; returns them and the offset to continue from, if any remain.
-fn page_json<T>(items: &[T], offset: u64, limit: usize, to_json: impl Fn(&T) -> Value) -> (Vec<Value>, Option<u64>) {
-    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(items.len());
-    let mut out = Vec::new();
-    let mut used = 0;
-    for item in items[start..].iter().take(limit) {
-        let v = to_json(item);
-        let size = v.to_string().len() + 1;
-        if !out.is_empty() && used + size > LIST_BUDGET {
-            break;
-        }
-        used += size;
-        out.push(v);
-    }
-    let end = start + out.len();
-    (out, (end < items.len()).then_some(end as u64))
-}
-
 impl Ledger {
     /// Answers an inspect path such as `info`, `balance/0x…`, `block/latest`, `blocks?from=0&limit=5`.
     /// Never changes state.
@@ -99,25 +63,20 @@ impl Ledger {
             None => (path, None),
         };
         let parts: Vec<&str> = route.split('/').collect();
-        let max = self.config.max_page;
+        let max = self.config().max_page;
         match parts.as_slice() {
             ["info"] => {
                 Params::parse(query, &[])?;
-                Ok(self.info())
+                Ok(self.info_json())
             }
             ["balance", address] => {
                 let p = Params::parse(query, &["offset", "limit"])?;
-                Ok(self.balances(&address.parse()?, p.u64("offset", 0)?, p.limit(max)?))
+                Ok(self.balances_json(&address.parse()?, p.u64("offset", 0)?, p.limit(max)?))
             }
             ["balance", address, asset] => {
                 Params::parse(query, &[])?;
                 let (address, asset): (Address, Asset) = (address.parse()?, asset.parse()?);
-                Ok(json!({
-                    "address": address,
-                    "asset": asset,
-                    "confirmed": self.confirmed_balance(&address, &asset).to_string(),
-                    "pending": self.pending_balance(&address, &asset).to_string(),
-                }))
+                Ok(self.balance_json(&address, &asset))
             }
             ["block", id] => {
                 let p = Params::parse(query, &["offset", "limit"])?;
@@ -128,83 +87,34 @@ impl Ledger {
                 let p = Params::parse(query, &["from", "limit"])?;
                 let from = p.u64("from", 0)?;
                 let limit = p.limit(max)?;
-                let (blocks, next) = page_json(&self.blocks, from, limit, header_json);
-                Ok(json!({"height": self.height(), "from": from, "next_from": next, "blocks": blocks}))
+                Ok(self.blocks_json(from, limit))
             }
             ["tx", hash] => {
                 Params::parse(query, &[])?;
                 let hash: Hash = hash.parse()?;
                 let (tx, loc) = self.tx(&hash).ok_or_else(|| not_found(format!("no transaction {hash}")))?;
-                let mut v = tx.to_json(&hash);
-                match loc {
-                    TxLocation::Pending(_) => v["status"] = json!("pending"),
-                    TxLocation::Sealed { height, index } => {
-                        v["status"] = json!("sealed");
-                        v["block"] = json!(height);
-                        v["index"] = json!(index);
-                    }
-                }
-                Ok(v)
+                Ok(self.tx_json(&hash, &tx, loc))
             }
             ["pool"] => {
                 let p = Params::parse(query, &["offset", "limit"])?;
-                let offset = p.u64("offset", 0)?;
-                let (txs, next) = page_json(&self.pool, offset, p.limit(max)?, |(h, tx)| tx.to_json(h));
-                Ok(json!({"size": self.pool.len(), "offset": offset, "next_offset": next, "txs": txs}))
+                Ok(self.pool_json(p.u64("offset", 0)?, p.limit(max)?))
             }
             ["supply"] => {
                 let p = Params::parse(query, &["offset", "limit"])?;
-                let offset = p.u64("offset", 0)?;
-                let (rows, next) = page_json(&self.assets, offset, p.limit(max)?, |a| {
-                    json!({"asset": a.asset, "confirmed": a.supply.to_string(), "pending": a.pending_supply.to_string()})
-                });
-                Ok(json!({"assets": self.assets.len(), "offset": offset, "next_offset": next, "supply": rows}))
+                Ok(self.supply_json(p.u64("offset", 0)?, p.limit(max)?))
             }
             ["accounts"] => {
                 let p = Params::parse(query, &["asset", "offset", "limit"])?;
                 let asset: Asset = p.0.get("asset").map_or(Ok(Asset::Coin), |a| a.parse())?;
                 let offset = p.u64("offset", 0)?;
                 let limit = p.limit(max)?;
-                Ok(self.rich_list(asset, offset, limit))
+                Ok(self.rich_list_json(asset, offset, limit))
             }
             _ => Err(bad(format!(
                 "unknown inspect path {}; try info, balance/<address>[/<asset>], block/<latest|height|hash>, blocks?from=&limit=, tx/<hash>, pool, supply, accounts?asset=&offset=&limit=",
                 quote(path)
             ))),
         }
-    }
-
-    fn info(&self) -> Value {
-        let tip = self.tip();
-        json!({
-            "name": "ledger",
-            "height": tip.header.height,
-            "tip_hash": tip.hash,
-            "difficulty": tip.header.difficulty,
-            "total_transactions": self.sealed_txs,
-            "total_addresses": self.addresses,
-            "block_interval": self.config.block_interval,
-            "block_reward": self.config.block_reward.to_string(),
-            "max_block_txs": self.config.max_block_txs,
-            "pool_size": self.pool.len(),
-            "state_root": self.state_root(),
-            "dapp_address": self.dapp,
-            "config_hash": self.config.hash(),
-            "processed_inputs": self.processed_inputs(),
-        })
-    }
-
-    fn balances(&self, address: &Address, offset: u64, limit: usize) -> Value {
-        let entries = self.slots.of_account(address);
-        let (rows, next) = page_json(&entries, offset, limit, |&(id, slot)| {
-            let b = &self.balances[slot as usize];
-            json!({
-                "asset": self.assets[id as usize].asset,
-                "confirmed": b.confirmed.to_string(),
-                "pending": b.pending.to_string(),
-            })
-        });
-        json!({"address": address, "assets": entries.len(), "offset": offset, "next_offset": next, "balances": rows})
     }
 
     fn find_block(&self, id: &str) -> Result<&Block, Rejection> {
@@ -220,90 +130,4 @@ impl Ledger {
         self.block(height)
             .ok_or_else(|| not_found(format!("no block at height {height}; the tip is {}", self.height())))
     }
-
-    fn block_json(&self, block: &Block, offset: u64, limit: usize) -> Value {
-        let mut v = header_json(block);
-        v["txs_offset"] = json!(offset);
-        let (txs, next) = page_json(&block.txs, offset, limit, |s| {
-            let tx = self.materialize(s);
-            tx.to_json(&tx.hash())
-        });
-        v["txs_next_offset"] = json!(next);
-        v["txs"] = Value::Array(txs);
-        v
-    }
-
-    fn rich_list(&self, asset: Asset, offset: u64, limit: usize) -> Value {
-        let mut holders: Vec<(U256, Address)> = match self.asset_ids.get(&asset) {
-            None => Vec::new(),
-            Some(&id) => self
-                .slots
-                .keys()
-                .iter()
-                .zip(&self.balances)
-                .filter(|((_, a), _)| *a == id)
-                .map(|((address, _), b)| (b.confirmed, *address))
-                .filter(|(v, _)| !v.is_zero())
-                .collect(),
-        };
-        // Richest first; ties by address, so the order is total and the same on every node.
-        holders.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        let (rows, next) = page_json(&holders, offset, limit, |(v, a)| json!({"address": a, "balance": v.to_string()}));
-        json!({"asset": asset, "holders": holders.len(), "offset": offset, "next_offset": next, "accounts": rows})
-    }
-
-    /// The notices of a sealed block: the header fields and hash, and the block's transactions
-    /// split over as many parts as needed to keep each payload within `max_bytes`.
-    pub fn block_notices(&self, height: u64, max_bytes: usize) -> Vec<Vec<u8>> {
-        let Some(block) = self.block(height) else { return Vec::new() };
-        let base = |part: usize, parts: usize, txs: &[String]| {
-            let mut v = header_json(block);
-            v["type"] = json!("block");
-            v["part"] = json!(part);
-            v["parts"] = json!(parts);
-            let mut text = serde_json::to_string(&v).unwrap_or_default();
-            // Splice the pre-serialized transactions in, so sizes are measured exactly.
-            text.pop();
-            text.push_str(",\"txs\":[");
-            text.push_str(&txs.join(","));
-            text.push_str("]}");
-            text
-        };
-        let items: Vec<String> = self.block_txs(block).iter().map(|(h, tx)| tx.to_json(h).to_string()).collect();
-        // Pack greedily; 40 bytes of slack covers the part counters growing by a few digits.
-        let budget = max_bytes.saturating_sub(base(0, 0, &[]).len() + 40);
-        let mut chunks: Vec<Vec<String>> = vec![Vec::new()];
-        let mut used = 0;
-        for item in items {
-            let cost = item.len() + 1;
-            if used + cost > budget && !chunks.last().is_some_and(Vec::is_empty) {
-                chunks.push(Vec::new());
-                used = 0;
-            }
-            used += cost;
-            if let Some(last) = chunks.last_mut() {
-                last.push(item);
-            }
-        }
-        let parts = chunks.len();
-        chunks.iter().enumerate().map(|(i, txs)| base(i, parts, txs).into_bytes()).collect()
-    }
-}
-
-fn header_json(block: &Block) -> Value {
-    let h = &block.header;
-    json!({
-        "height": h.height,
-        "hash": block.hash,
-        "version": h.version,
-        "prev_hash": h.prev_hash,
-        "tx_root": h.tx_root,
-        "state_root": h.state_root,
-        "timestamp": h.timestamp,
-        "difficulty": h.difficulty,
-        "miner": h.miner,
-        "reward": h.reward.to_string(),
-        "nonce": h.nonce,
-        "tx_count": h.tx_count,
-    })
 }

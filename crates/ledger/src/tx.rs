@@ -1,7 +1,5 @@
 //! Transactions: what enters the pool and the blocks.
 
-use serde_json::{json, Value};
-
 use crate::asset::Asset;
 use crate::merkle::sha256;
 use crate::types::{u256_be, Address, Hash, U256};
@@ -76,17 +74,5 @@ impl Tx {
     /// The transaction hash: sha256 of the canonical encoding.
     pub fn hash(&self) -> Hash {
         sha256(&[&self.encode()])
-    }
-
-    pub fn to_json(&self, hash: &Hash) -> Value {
-        json!({
-            "hash": hash,
-            "kind": self.kind.as_str(),
-            "input": self.input,
-            "from": self.from,
-            "to": self.to,
-            "asset": self.asset,
-            "amount": self.amount.to_string(),
-        })
     }
 }

@@ -206,19 +206,43 @@ pub enum Output {
     Report(Vec<u8>),
 }
 
+/// The kind of an output, without its content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum OutputKind {
+    Notice,
+    Voucher,
+    Report,
+}
+
+impl OutputKind {
+    /// The kind's name in Cartesi's APIs, lowercase: the rollup API's endpoint path and the
+    /// reader's "<kind> not found".
+    pub fn name(self) -> &'static str {
+        match self {
+            OutputKind::Notice => "notice",
+            OutputKind::Voucher => "voucher",
+            OutputKind::Report => "report",
+        }
+    }
+}
+
 impl Output {
+    /// Which kind of output this is.
+    pub fn kind(&self) -> OutputKind {
+        match self {
+            Output::Notice(_) => OutputKind::Notice,
+            Output::Voucher(_) => OutputKind::Voucher,
+            Output::Report(_) => OutputKind::Report,
+        }
+    }
+
     /// The endpoint path and JSON body of this output.
     pub fn to_request(&self) -> (&'static str, serde_json::Value) {
         let body = match self {
             Output::Notice(p) | Output::Report(p) => serde_json::json!({"payload": HexBytes(p.clone())}),
             Output::Voucher(v) => serde_json::to_value(v).unwrap_or_default(),
         };
-        let path = match self {
-            Output::Notice(_) => "notice",
-            Output::Voucher(_) => "voucher",
-            Output::Report(_) => "report",
-        };
-        (path, body)
+        (self.kind().name(), body)
     }
 
     /// The payload bytes, as counted against [`ledger::MAX_OUTPUT_BYTES`].

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use rollup::wire::{Finish, FinishStatus, Output, Payload, Voucher, MAX_BODY_BYTES};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::Notify;
 
 use crate::e2e::spawn_backend;
@@ -223,7 +223,7 @@ impl Server {
 
 async fn serve(config: Config, requests: Vec<serde_json::Value>) -> (Arc<Server>, String) {
     let server = Arc::new(Server { config, requests, state: Mutex::default(), done: Notify::new() });
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = testkit::local_listener().await;
     let url = format!("http://{}", listener.local_addr().unwrap());
     let s = server.clone();
     tokio::spawn(async move {

@@ -5,6 +5,7 @@ use dapp::app::App;
 use dapp::settings::Settings;
 use ledger::Address;
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use rollup::wire::{Advance, AdvanceMetadata, HexBytes, Output};
 use rollup::{PortalAddresses, RollupsVersion};
 
@@ -45,7 +46,13 @@ fn advance(sender: Address, payload: Vec<u8>, index: u64, v2: bool) -> Advance {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+    // A failure's seed is saved in tests/proptest-regressions/fuzz.txt, which is committed, and
+    // every later run tries it first.
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        failure_persistence: Some(Box::new(FileFailurePersistence::SourceParallel("proptest-regressions"))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn arbitrary_inputs_get_a_report_and_rejections_change_nothing(

@@ -1,10 +1,12 @@
 //! Integration tests of the backend: golden scripts, the bad-input catalogue and the fuzz corpus
-//! in-process, and end-to-end runs of the built binary against rollup HTTP servers written here,
-//! a well-behaved one and a hostile one (the `e2e` modules, which CI also runs with the riscv64
-//! build under qemu).
+//! in-process, the README's and the Dockerfile's settings against the real defaults
+//! (`configuration`), and end-to-end runs of the built binary against rollup HTTP servers, a
+//! well-behaved one (testkit's) and a hostile one written here (the `e2e` modules, which CI also
+//! runs with the riscv64 build under qemu).
 
 #![allow(clippy::unwrap_used)] // Test helpers fail loudly by design.
 mod catalogue;
+mod configuration;
 mod corpus;
 mod e2e;
 mod e2e_hostile;

@@ -275,12 +275,7 @@ impl Script {
     }
 }
 
-/// One request's outputs and finish status, as seen by the rollup server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Exchange {
-    pub outputs: Vec<Output>,
-    pub accept: bool,
-}
+pub use testkit::rollup_server::Exchange;
 
 fn show(bytes: &[u8]) -> String {
     match std::str::from_utf8(bytes) {

@@ -39,7 +39,7 @@ use crate::backend::{Backend, BackendCommand};
 use crate::health::{Health, Phase};
 use crate::inspect::{Answer, Refusal};
 use crate::l1::{self, Anvil, AnvilConfig, InputEvent, InputWatcher, NodeModules, Rpc, H256};
-use crate::rollup_api::{Completion, RollupApi, Status};
+use crate::rollup_api::{Completion, RollupApi};
 use crate::store::{InputRecord, InputStatus, L1Origin, Store, StoreError};
 
 /// Everything the node is configured with (the CLI fills it in).
@@ -138,14 +138,6 @@ fn record_of(event: &InputEvent) -> InputRecord {
             transaction_hash: event.transaction_hash.0,
             log_index: event.log_index,
         },
-    }
-}
-
-fn status_of(completion: &Completion) -> (InputStatus, Option<&[u8]>) {
-    match &completion.status {
-        Status::Accepted => (InputStatus::Accepted, None),
-        Status::Rejected => (InputStatus::Rejected, None),
-        Status::Exception(p) => (InputStatus::Exception, Some(p.as_slice())),
     }
 }
 

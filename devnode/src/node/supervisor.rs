@@ -4,35 +4,26 @@
 use super::follow::Rollback;
 use super::*;
 
-/// How a request ended, for messages: the status and the kinds of the outputs.
-fn describe_outcome(status: &Status, outputs: &[rollup::wire::Output]) -> String {
-    let status = match status {
-        Status::Accepted => "ACCEPTED".to_owned(),
-        Status::Rejected => "REJECTED".to_owned(),
-        Status::Exception(p) => format!("EXCEPTION ({})", String::from_utf8_lossy(&p[..p.len().min(80)])),
-    };
+/// How a request ended, for messages: the status (with an exception's first bytes) and the kinds
+/// of the outputs.
+fn describe_outcome(status: InputStatus, exception: Option<&[u8]>, outputs: &[rollup::wire::Output]) -> String {
+    let mut status = status.name(rollup::RollupsVersion::V1).to_owned();
+    if let Some(p) = exception {
+        status = format!("{status} ({})", String::from_utf8_lossy(&p[..p.len().min(80)]));
+    }
     let kinds: Vec<String> = outputs
         .iter()
         .map(|o| {
-            let (kind, bytes) = match o {
-                rollup::wire::Output::Notice(p) => ("notice", p),
-                rollup::wire::Output::Report(p) => ("report", p),
-                rollup::wire::Output::Voucher(v) => ("voucher", &v.payload.0),
+            let bytes = match o {
+                rollup::wire::Output::Notice(p) | rollup::wire::Output::Report(p) => p,
+                rollup::wire::Output::Voucher(v) => &v.payload.0,
             };
             // A short digest of each output, so two lists of the same shape still show where they differ.
             let digest = crate::l1::keccak256(bytes);
-            format!("{kind} {:.8}", hex::encode(digest.0))
+            format!("{} {:.8}", o.kind().name(), hex::encode(digest.0))
         })
         .collect();
     format!("{status} with [{}]", kinds.join(", "))
-}
-
-fn status_of_stored(status: InputStatus) -> Status {
-    match status {
-        InputStatus::Rejected => Status::Rejected,
-        InputStatus::Exception => Status::Exception(vec![]),
-        _ => Status::Accepted,
-    }
 }
 
 /// Consecutive backend failures (exits, hangs) with no request completed in between, after which
@@ -244,12 +235,12 @@ impl Supervisor {
             match self.execute(backend, advance_of(&record)).await {
                 Outcome::Done(completion) => {
                     self.failures.progress();
-                    if status_of(&completion).0 != status || completion.outputs != outputs {
+                    if completion.status != status || completion.outputs != outputs {
                         let reason = format!(
                             "replaying input {} gave {}, but the node stored {}",
                             record.index,
-                            describe_outcome(&completion.status, &completion.outputs),
-                            describe_outcome(&status_of_stored(status), &outputs),
+                            describe_outcome(completion.status, completion.exception.as_deref(), &completion.outputs),
+                            describe_outcome(status, None, &outputs),
                         );
                         tracing::error!("REPLAY MISMATCH: {reason}; the node stops processing");
                         self.health.fail(
@@ -312,7 +303,12 @@ impl Supervisor {
                 }
                 continue;
             }
+            // A failure or a shutdown comes first: an inspect that arrives after the node failed
+            // must not be served by the backend of a failed node, whichever woke this loop.
             tokio::select! {
+                biased;
+                () = Self::wait_shutdown(&mut self.shutdown) => return Stop::Shutdown,
+                () = self.health.failed() => return Stop::Failed,
                 () = self.arrived.notified() => {}
                 Some(rollback) = self.rollbacks.recv() => {
                     if let Some(stop) = self.roll_back(rollback) {
@@ -333,8 +329,6 @@ impl Supervisor {
                     }
                     return Stop::Respawn;
                 }
-                () = Self::wait_shutdown(&mut self.shutdown) => return Stop::Shutdown,
-                () = self.health.failed() => return Stop::Failed,
             }
         }
     }
@@ -363,12 +357,13 @@ impl Supervisor {
                 }
                 let why = format!("the backend died {MAX_DEATHS_PER_INPUT} times processing this input; last: {why}");
                 tracing::warn!("input {index} ends as EXCEPTION: {why}");
-                (Completion { status: Status::Exception(why.clone().into_bytes()), outputs: vec![] }, Some(why))
+                let exception = Some(why.clone().into_bytes());
+                (Completion { status: InputStatus::Exception, exception, outputs: vec![] }, Some(why))
             }
             Outcome::Shutdown => return Some(Stop::Shutdown),
         };
-        let (status, exception) = status_of(&completion);
-        if let Err(e) = self.store.complete(index, status, exception, &completion.outputs) {
+        let status = completion.status;
+        if let Err(e) = self.store.complete(index, status, completion.exception.as_deref(), &completion.outputs) {
             return Some(self.fail_store(&e));
         }
         self.failures.progress();

@@ -68,7 +68,7 @@ impl Store {
             )?;
             for p in proofs {
                 insert.execute(params![
-                    p.kind.code(),
+                    kind_code(p.kind),
                     sql_int(p.input_index)?,
                     sql_int(p.index)?,
                     sql_int(claim.index)?,
@@ -98,7 +98,7 @@ impl Store {
             .query_row(
                 "SELECT p.claim_idx, p.validity FROM proofs p JOIN claims c ON c.idx = p.claim_idx \
                  WHERE p.kind = ?1 AND p.input_idx = ?2 AND p.kind_idx = ?3 AND c.submitted = 1",
-                [kind.code(), input_index, index],
+                [kind_code(kind), input_index, index],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()?;

@@ -40,7 +40,7 @@ impl Store {
                         &input.payload,
                         sql_int(input.block_number)?,
                         sql_int(input.timestamp)?,
-                        InputStatus::Unprocessed.code(),
+                        status_code(InputStatus::Unprocessed),
                         &input.origin.block_hash[..],
                         &input.origin.transaction_hash[..],
                         sql_int(input.origin.log_index)?,
@@ -65,7 +65,7 @@ impl Store {
         let row = conn
             .query_row(
                 &format!("SELECT {INPUT_COLUMNS} FROM inputs WHERE status = ?1 ORDER BY idx LIMIT 1"),
-                [InputStatus::Unprocessed.code()],
+                [status_code(InputStatus::Unprocessed)],
                 input_row,
             )
             .optional()?;
@@ -96,7 +96,7 @@ impl Store {
         let Some((stored_status, stored_exception)) = stored else {
             return Err(StoreError::MissingInput { index });
         };
-        let stored_status = InputStatus::from_code(stored_status)?;
+        let stored_status = status_from_code(stored_status)?;
         if stored_status != InputStatus::Unprocessed {
             let stored_outputs = outputs_of(&tx, index)?;
             if stored_status == status && stored_exception.as_deref() == exception_payload && stored_outputs == outputs
@@ -107,7 +107,7 @@ impl Store {
         }
         tx.execute(
             "UPDATE inputs SET status = ?1, exception_payload = ?2 WHERE idx = ?3",
-            params![status.code(), exception_payload, sql_int(index)?],
+            params![status_code(status), exception_payload, sql_int(index)?],
         )?;
         {
             let mut insert = tx.prepare(
@@ -115,8 +115,8 @@ impl Store {
             )?;
             let mut counts = [0u64; 3];
             for (seq, output) in outputs.iter().enumerate() {
-                let kind = OutputKind::of(output);
-                let slot = &mut counts[kind.code() as usize];
+                let kind = output.kind();
+                let slot = &mut counts[kind_code(kind) as usize];
                 let kind_idx = *slot;
                 *slot += 1;
                 let (destination, value, payload): (Option<&[u8]>, Option<&[u8]>, &[u8]) = match output {
@@ -128,7 +128,7 @@ impl Store {
                 insert.execute(params![
                     sql_int(index)?,
                     sql_int(seq as u64)?,
-                    kind.code(),
+                    kind_code(kind),
                     sql_int(kind_idx)?,
                     destination,
                     value,
@@ -147,7 +147,8 @@ impl Store {
         let inputs = {
             let mut stmt =
                 conn.prepare(&format!("SELECT {INPUT_COLUMNS} FROM inputs WHERE status <> ?1 ORDER BY idx"))?;
-            let rows = stmt.query_map([InputStatus::Unprocessed.code()], input_row)?.collect::<Result<Vec<_>, _>>()?;
+            let rows =
+                stmt.query_map([status_code(InputStatus::Unprocessed)], input_row)?.collect::<Result<Vec<_>, _>>()?;
             rows.into_iter().map(input_from_row).collect::<Result<Vec<_>, _>>()?
         };
         let mut out = Vec::with_capacity(inputs.len());
@@ -161,10 +162,11 @@ impl Store {
     /// How many inputs are complete (any status but Unprocessed).
     pub fn processed_count(&self) -> Result<u64, StoreError> {
         let conn = self.lock()?;
-        let n: i64 =
-            conn.query_row("SELECT COUNT(*) FROM inputs WHERE status <> ?1", [InputStatus::Unprocessed.code()], |r| {
-                r.get(0)
-            })?;
+        let n: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM inputs WHERE status <> ?1",
+            [status_code(InputStatus::Unprocessed)],
+            |r| r.get(0),
+        )?;
         from_sql_int(n, "count")
     }
 
@@ -209,7 +211,7 @@ impl Store {
             let status: Option<i64> = conn
                 .query_row("SELECT status FROM inputs WHERE idx = ?1", [sql_int(index)?], |r| r.get(0))
                 .optional()?;
-            let status = InputStatus::from_code(status.ok_or(StoreError::MissingInput { index })?)?;
+            let status = status_from_code(status.ok_or(StoreError::MissingInput { index })?)?;
             out.push((status, outputs_of(&conn, index)?));
         }
         Ok(out)

@@ -16,7 +16,9 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 use ledger::Address;
+pub use rollup::wire::OutputKind;
 use rollup::wire::{HexBytes, Output, Voucher};
+pub use rollup::InputStatus;
 use rusqlite::Connection;
 
 /// The layout version kept in SQLite's `user_version`; a database of another version is refused
@@ -65,34 +67,24 @@ CREATE TABLE proofs (
 );
 ";
 
-/// How an input ended. `Unprocessed` is the status of an input stored but not yet completed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InputStatus {
-    Unprocessed,
-    Accepted,
-    Rejected,
-    Exception,
+/// The stored form of an input's status (the `status` column).
+fn status_code(status: InputStatus) -> i64 {
+    match status {
+        InputStatus::Unprocessed => 0,
+        InputStatus::Accepted => 1,
+        InputStatus::Rejected => 2,
+        InputStatus::Exception => 3,
+    }
 }
 
-impl InputStatus {
-    fn code(self) -> i64 {
-        match self {
-            InputStatus::Unprocessed => 0,
-            InputStatus::Accepted => 1,
-            InputStatus::Rejected => 2,
-            InputStatus::Exception => 3,
-        }
-    }
-
-    fn from_code(code: i64) -> Result<InputStatus, StoreError> {
-        Ok(match code {
-            0 => InputStatus::Unprocessed,
-            1 => InputStatus::Accepted,
-            2 => InputStatus::Rejected,
-            3 => InputStatus::Exception,
-            _ => return Err(StoreError::Corrupt(format!("unknown input status code {code}"))),
-        })
-    }
+fn status_from_code(code: i64) -> Result<InputStatus, StoreError> {
+    Ok(match code {
+        0 => InputStatus::Unprocessed,
+        1 => InputStatus::Accepted,
+        2 => InputStatus::Rejected,
+        3 => InputStatus::Exception,
+        _ => return Err(StoreError::Corrupt(format!("unknown input status code {code}"))),
+    })
 }
 
 /// An input as read from the InputBox: its index there, sender, payload, L1 block and block time.
@@ -116,38 +108,13 @@ pub struct L1Origin {
     pub log_index: u64,
 }
 
-/// The three kinds of outputs, each numbered from 0 within its input.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum OutputKind {
-    Notice,
-    Voucher,
-    Report,
-}
-
-impl OutputKind {
-    pub fn code(self) -> i64 {
-        match self {
-            OutputKind::Notice => 0,
-            OutputKind::Voucher => 1,
-            OutputKind::Report => 2,
-        }
-    }
-
-    fn of(output: &Output) -> OutputKind {
-        match output {
-            Output::Notice(_) => OutputKind::Notice,
-            Output::Voucher(_) => OutputKind::Voucher,
-            Output::Report(_) => OutputKind::Report,
-        }
-    }
-
-    /// The name used in "… not found" messages of the reader API.
-    pub fn name(self) -> &'static str {
-        match self {
-            OutputKind::Notice => "notice",
-            OutputKind::Voucher => "voucher",
-            OutputKind::Report => "report",
-        }
+/// The stored form of an output's kind (the `kind` columns); each kind is numbered from 0
+/// within its input.
+fn kind_code(kind: OutputKind) -> i64 {
+    match kind {
+        OutputKind::Notice => 0,
+        OutputKind::Voucher => 1,
+        OutputKind::Report => 2,
     }
 }
 
@@ -286,7 +253,7 @@ fn input_from_row(row: InputRow) -> Result<(InputRecord, InputStatus), StoreErro
             log_index: from_sql_int(row.log_index, "log index")?,
         },
     };
-    Ok((record, InputStatus::from_code(row.status)?))
+    Ok((record, status_from_code(row.status)?))
 }
 
 const OUTPUT_COLUMNS: &str = "input_idx, kind_idx, kind, destination, value, payload";

@@ -50,7 +50,7 @@ impl Store {
         let row = conn
             .query_row(
                 &format!("SELECT {OUTPUT_COLUMNS} FROM outputs WHERE kind = ?1 AND input_idx = ?2 AND kind_idx = ?3"),
-                [kind.code(), input_index, index],
+                [kind_code(kind), input_index, index],
                 output_row,
             )
             .optional()?;
@@ -63,7 +63,7 @@ impl Store {
         let conn = self.lock()?;
         let n: i64 = conn.query_row(
             "SELECT COUNT(*) FROM outputs WHERE kind = ?1 AND input_idx >= ?2 AND input_idx <= ?3",
-            [kind.code(), low, high],
+            [kind_code(kind), low, high],
             |r| r.get(0),
         )?;
         from_sql_int(n, "count")
@@ -85,7 +85,7 @@ impl Store {
              ORDER BY input_idx, kind_idx LIMIT ?4 OFFSET ?5"
         ))?;
         let rows = stmt
-            .query_map([kind.code(), low, high, sql_int(limit)?, sql_int(offset)?], output_row)?
+            .query_map([kind_code(kind), low, high, sql_int(limit)?, sql_int(offset)?], output_row)?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter().map(output_from_row).collect()
     }

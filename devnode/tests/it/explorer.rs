@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::oneshot;
 
 async fn start(health: Health) -> (SocketAddr, oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = testkit::local_listener().await;
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let explorer = Explorer::new(&Links {
@@ -28,7 +28,7 @@ async fn start(health: Health) -> (SocketAddr, oneshot::Sender<()>) {
 }
 
 /// One request on a fresh connection that the server closes after answering: (status line,
-/// headers and body).
+/// headers and body). Raw, since the test reads headers that `testkit::http` does not keep.
 async fn get(addr: SocketAddr, method: &str, path: &str) -> (String, String) {
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let request = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n");

@@ -2,25 +2,19 @@
 //! lose, skip, invent or keep inputs L1 does not have, and for its failed phase.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use devnode::backend::BackendCommand;
 use devnode::health::Phase;
 use devnode::l1::{self, Anvil, AnvilConfig, NodeModules, Rpc, TxRequest, U256};
-use devnode::node::{run, Listeners, NodeConfig, NodeError, Ready};
+use devnode::node::{run, NodeConfig, NodeError, Ready};
 use devnode::store::Store;
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
 
-use super::node::{backend, config, fake_backend, graphql, http, shape, start_config, wait_processed};
+use super::node::{backend, config, fake_backend, graphql, http, listeners, shape, start_config, wait_processed};
 
 fn scratch(tag: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("devnode-follow-{tag}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    testkit::scratch_dir("devnode-follow", tag)
 }
 
 /// An anvil of the test's own, so the chain outlives the nodes that follow it and can be sent
@@ -321,12 +315,7 @@ async fn a_store_that_cannot_be_written_fails_the_node_visibly() {
 
 /// Runs a node that is expected to stop before it is ready; returns its error.
 async fn start_error(config: NodeConfig) -> NodeError {
-    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let listeners = Listeners {
-        rollup: TcpListener::bind(any).await.unwrap(),
-        inspect: TcpListener::bind(any).await.unwrap(),
-        graphql: TcpListener::bind(any).await.unwrap(),
-    };
+    let listeners = listeners().await;
     let (_stop, stopped) = tokio::sync::watch::channel(false);
     let (ready, mut never) = tokio::sync::oneshot::channel();
     let error = tokio::time::timeout(Duration::from_secs(60), run(config, listeners, Some(ready), stopped))
@@ -378,14 +367,8 @@ async fn inspects_during_replay_wait_for_the_whole_history() {
 
     // Inspects sent as soon as the restarted node listens, while it replays, see the whole
     // history: the same answer as before the restart, never a half-replayed ledger.
-    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let inspect_listener = TcpListener::bind(any).await.unwrap();
-    let inspect_url = format!("http://{}/inspect/info", inspect_listener.local_addr().unwrap());
-    let listeners = Listeners {
-        rollup: TcpListener::bind(any).await.unwrap(),
-        inspect: inspect_listener,
-        graphql: TcpListener::bind(any).await.unwrap(),
-    };
+    let listeners = listeners().await;
+    let inspect_url = format!("http://{}/inspect/info", listeners.inspect.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (ready, ready_rx) = tokio::sync::oneshot::channel();
     let task = tokio::spawn(run(on_chain(&dir, &anvil, backend()), listeners, Some(ready), stopped));

@@ -4,7 +4,6 @@
 //! test would pass in a checkout that never ran them.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use devnode::l1::{
@@ -27,11 +26,7 @@ async fn anvil() -> Anvil {
 }
 
 fn scratch_dir(tag: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("devnode-l1-{tag}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    testkit::scratch_dir("devnode-l1", tag)
 }
 
 fn account(rpc_accounts: &[Address], i: usize) -> Address {

@@ -6,16 +6,20 @@ use std::time::Duration;
 use devnode::backend::BackendCommand;
 use devnode::l1::{self, Rpc, U256};
 use devnode::node::{run, Listeners, NodeConfig, Ready};
-use tokio::net::TcpListener;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// The backend built by `cargo test --workspace` (the dapp package's tests build its binary).
+/// The backend binary: `DAPP_BIN` when set, else the one `cargo test --workspace` builds into
+/// this test's own target directory (the dapp package's tests build it).
+pub(crate) fn backend_program() -> PathBuf {
+    testkit::workspace_binary("dapp", "DAPP_BIN")
+}
+
+/// The backend command for the node's tests, with an easy proof of work.
 pub(crate) fn backend() -> BackendCommand {
-    let program = repo().join("target/debug/dapp");
-    assert!(program.exists(), "{} is missing: run `cargo build -p dapp` first", program.display());
+    let program = backend_program();
     BackendCommand { program, args: vec![], runner: None, env: vec![("LEDGER_DIFFICULTY_BITS".into(), "4".into())] }
 }
 
@@ -59,14 +63,15 @@ pub(crate) fn config(data: &std::path::Path, backend: BackendCommand) -> NodeCon
     }
 }
 
+/// The node's three servers on free local ports.
+pub(crate) async fn listeners() -> Listeners {
+    let [rollup, inspect, graphql] = testkit::local_listeners().await;
+    Listeners { rollup, inspect, graphql }
+}
+
 /// Starts a node and waits until it is ready (or has failed: `ready.health` tells).
 pub(crate) async fn start_config(config: NodeConfig) -> Node {
-    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let listeners = Listeners {
-        rollup: TcpListener::bind(any).await.unwrap(),
-        inspect: TcpListener::bind(any).await.unwrap(),
-        graphql: TcpListener::bind(any).await.unwrap(),
-    };
+    let listeners = listeners().await;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let task = tokio::spawn(run(config, listeners, Some(ready_tx), stopped));
@@ -75,25 +80,8 @@ pub(crate) async fn start_config(config: NodeConfig) -> Node {
 }
 
 pub(crate) async fn http(method: &str, url: &str, body: Option<String>) -> (u16, String) {
-    // A tiny client over hyper, enough for GET inspect and POST GraphQL.
-    use http_body_util::{BodyExt, Full};
-    use hyper::body::Bytes;
-    let uri: hyper::Uri = url.parse().unwrap();
-    let addr = format!("{}:{}", uri.host().unwrap(), uri.port_u16().unwrap());
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await.unwrap();
-    tokio::spawn(conn);
-    let req = hyper::Request::builder()
-        .method(method)
-        .uri(uri.path_and_query().unwrap().as_str())
-        .header(hyper::header::HOST, "localhost")
-        .header(hyper::header::CONTENT_TYPE, "application/json")
-        .body(Full::new(Bytes::from(body.unwrap_or_default())))
-        .unwrap();
-    let res = sender.send_request(req).await.unwrap();
-    let status = res.status().as_u16();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
+    let reply = testkit::http::json_url(method, url, body.unwrap_or_default()).await;
+    (reply.status, reply.text())
 }
 
 /// Inspects until `check` holds on the first report (the node processes inputs asynchronously).

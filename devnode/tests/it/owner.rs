@@ -5,7 +5,6 @@ use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use devnode::l1::{Anvil, AnvilConfig, NodeModules, TxRequest, DEVNET_ACCOUNT_0, H256, U256};
@@ -14,11 +13,7 @@ use devnode::owner::{own, DataDir};
 const HELPER_ENV: &str = "DEVNODE_OWN_HELPER";
 
 fn scratch_dir(tag: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let n = N.fetch_add(1, Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("devnode-owner-{tag}-{}-{n}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    testkit::scratch_dir("devnode-owner", tag)
 }
 
 /// Fields 3 (state) and 5 (process group) of `/proc/<pid>/stat`; `None` once the process is gone.

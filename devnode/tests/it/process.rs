@@ -13,10 +13,6 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
 struct Running {
     child: Child,
     rpc_url: String,
@@ -33,7 +29,7 @@ impl Drop for Running {
 
 fn command(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_devnode"));
-    let address = |flag: &str| [flag.to_string(), format!("127.0.0.1:{}", free_port())];
+    let address = |flag: &str| [flag.to_string(), format!("127.0.0.1:{}", testkit::free_port())];
     cmd.arg("--data-dir")
         .arg(dir.join("data"))
         .arg("--deployments-dir")
@@ -41,8 +37,8 @@ fn command(dir: &Path) -> Command {
         .arg("--node-modules")
         .arg(repo().join("devnode/npm/node_modules"))
         .arg("--backend")
-        .arg(repo().join("target/debug/dapp"))
-        .args(["--anvil-port", &free_port().to_string(), "--finish-timeout", "1", "--no-test-tokens"])
+        .arg(crate::node::backend_program())
+        .args(["--anvil-port", &testkit::free_port().to_string(), "--finish-timeout", "1", "--no-test-tokens"])
         .args(address("--rollup-address"))
         .args(address("--inspect-address"))
         .args(address("--graphql-address"))
@@ -147,9 +143,7 @@ async fn send(rpc_url: &str, dir: &Path, payload: &[u8]) -> u64 {
 }
 
 fn scratch(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("devnode-process-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    testkit::scratch_dir("devnode-process", tag)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

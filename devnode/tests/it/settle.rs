@@ -18,9 +18,7 @@ use super::node::{backend, config, graphql, start_config, wait_processed};
 const BOB: &str = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
 
 fn scratch(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("devnode-settle-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    testkit::scratch_dir("devnode-settle", tag)
 }
 
 fn on_chain(dir: &std::path::Path, anvil: &Anvil) -> devnode::node::NodeConfig {

@@ -81,12 +81,12 @@ fn every_block_has_its_own_hash_taken_over_its_header_bytes() {
     for i in 0..6 {
         l.advance(input(i, ALICE, 10 + i, Action::Op(Op::Mine))).unwrap().unwrap();
     }
-    let hashes: std::collections::BTreeSet<_> = (0..=6).map(|h| l.block(h).unwrap().hash).collect();
+    let hashes: std::collections::BTreeSet<_> = (0..=6).map(|h| l.block(h).unwrap().hash()).collect();
     assert_eq!(hashes.len(), 7, "two blocks share a hash");
     for h in 1..=6 {
         let b = l.block(h).unwrap();
-        assert_eq!(b.hash, ledger::merkle::sha256(&[&b.header.encode()]));
-        assert_eq!(b.header.prev_hash, l.block(h - 1).unwrap().hash);
+        assert_eq!(b.hash(), ledger::merkle::sha256(&[&b.header.encode()]));
+        assert_eq!(b.header.prev_hash, l.block(h - 1).unwrap().hash());
     }
 }
 

@@ -8,6 +8,10 @@ use std::cell::Cell;
 
 use ledger::{Address, Asset, ErrorCode, Rejection, U256};
 use rollup::{decode_deposit, PortalKind, RollupsVersion};
+use testkit::hex::{
+    addr, cat, word as u, DISTINCT, ONE_ETHER, W0, W1, W2, W3, W4, W_120, W_140, W_160, W_2_POW_64, W_3E8, W_40, W_60,
+    W_80, W_A0, W_C0, W_E0, W_MAX, W_U32_MAX,
+};
 
 const V1: RollupsVersion = RollupsVersion::V1;
 const V2: RollupsVersion = RollupsVersion::V2;
@@ -17,45 +21,6 @@ const BOTH: [RollupsVersion; 2] = [V1, V2];
 const SENDER: &str = "f39fd6e51aad88f6f4ce6ab8827279cfffb92266";
 /// A token contract (20 bytes).
 const TOKEN: &str = "5fbdb2315678afecb367f032d93f642f64180aa3";
-
-/// 1 ether = 10^18 wei = 0x0de0b6b3a7640000, as a 32-byte big-endian word.
-const ONE_ETHER: &str = "0000000000000000000000000000000000000000000000000de0b6b3a7640000";
-/// A word with every byte distinct, to catch byte-order and offset mistakes.
-const DISTINCT: &str = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";
-const W0: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-const W1: &str = "0000000000000000000000000000000000000000000000000000000000000001";
-const W2: &str = "0000000000000000000000000000000000000000000000000000000000000002";
-const W3: &str = "0000000000000000000000000000000000000000000000000000000000000003";
-const W4: &str = "0000000000000000000000000000000000000000000000000000000000000004";
-const W_3E8: &str = "00000000000000000000000000000000000000000000000000000000000003e8";
-const W_40: &str = "0000000000000000000000000000000000000000000000000000000000000040";
-const W_60: &str = "0000000000000000000000000000000000000000000000000000000000000060";
-const W_80: &str = "0000000000000000000000000000000000000000000000000000000000000080";
-const W_A0: &str = "00000000000000000000000000000000000000000000000000000000000000a0";
-const W_C0: &str = "00000000000000000000000000000000000000000000000000000000000000c0";
-const W_E0: &str = "00000000000000000000000000000000000000000000000000000000000000e0";
-const W_120: &str = "0000000000000000000000000000000000000000000000000000000000000120";
-const W_140: &str = "0000000000000000000000000000000000000000000000000000000000000140";
-const W_160: &str = "0000000000000000000000000000000000000000000000000000000000000160";
-/// 2^64: does not fit a `usize` on 64-bit targets.
-const W_2_POW_64: &str = "0000000000000000000000000000000000000000000000010000000000000000";
-/// 2^32 - 1: the largest length some decoders accept before checking the data is there.
-const W_U32_MAX: &str = "00000000000000000000000000000000000000000000000000000000ffffffff";
-const W_MAX: &str = "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff";
-
-/// Concatenates hex pieces into bytes.
-fn cat(parts: &[&str]) -> Vec<u8> {
-    hex::decode(parts.concat()).expect("test vectors are valid hex")
-}
-
-fn addr(hex20: &str) -> Address {
-    let bytes: [u8; 20] = hex::decode(hex20).expect("hex").try_into().expect("20 bytes");
-    Address(bytes)
-}
-
-fn u(hex_word: &str) -> U256 {
-    U256::from_str_radix(hex_word, 16).expect("hex word")
-}
 
 fn sender() -> Address {
     addr(SENDER)

@@ -4,6 +4,7 @@
 use ledger::{Address, Asset, U256};
 use rollup::{withdrawal_voucher, HexBytes, RollupsVersion, Voucher};
 use serde_json::{json, Value};
+use testkit::hex::{addr, cat, word as u, DISTINCT, ONE_ETHER, W0, W1, W5, W7, W_3E8, W_A0};
 
 const V1: RollupsVersion = RollupsVersion::V1;
 const V2: RollupsVersion = RollupsVersion::V2;
@@ -15,27 +16,6 @@ const TOKEN: &str = "5fbdb2315678afecb367f032d93f642f64180aa3";
 /// Address words: 12 zero bytes, then the address.
 const DAPP_WORD: &str = "000000000000000000000000ab7528bb862fb57e8a2bcd567a2e929a0be56a5e";
 const RECEIVER_WORD: &str = "00000000000000000000000070997970c51812dc3a010c7d01b50e0d17dc79c8";
-const W0: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-const W1: &str = "0000000000000000000000000000000000000000000000000000000000000001";
-const W5: &str = "0000000000000000000000000000000000000000000000000000000000000005";
-const W7: &str = "0000000000000000000000000000000000000000000000000000000000000007";
-const W_A0: &str = "00000000000000000000000000000000000000000000000000000000000000a0";
-const W_3E8: &str = "00000000000000000000000000000000000000000000000000000000000003e8";
-/// 1 ether = 0x0de0b6b3a7640000 wei.
-const ONE_ETHER: &str = "0000000000000000000000000000000000000000000000000de0b6b3a7640000";
-const DISTINCT: &str = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";
-
-fn cat(parts: &[&str]) -> Vec<u8> {
-    hex::decode(parts.concat()).expect("test vectors are valid hex")
-}
-
-fn addr(hex20: &str) -> Address {
-    Address(hex::decode(hex20).expect("hex").try_into().expect("20 bytes"))
-}
-
-fn u(hex_word: &str) -> U256 {
-    U256::from_str_radix(hex_word, 16).expect("hex word")
-}
 
 fn voucher(version: RollupsVersion, asset: Asset, amount: U256) -> Voucher {
     withdrawal_voucher(version, addr(DAPP), addr(RECEIVER), &asset, amount).expect("a withdrawable asset")
