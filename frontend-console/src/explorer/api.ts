@@ -31,6 +31,11 @@ export class Api {
     return queryLedger(this.config.inspect, path);
   }
 
+  /** A route's report in the shape the ledger gives it (`crates/ledger/src/query.rs`). */
+  async ledgerAs<T>(path: string): Promise<T> {
+    return (await this.ledger(path)) as T;
+  }
+
   balances(address: Address): Promise<Balance[]> {
     return fetchBalances(this.config.inspect, address);
   }

@@ -183,9 +183,9 @@ async function chainPage(api: Api): Promise<Page> {
 }
 
 async function blockPage(api: Api, id: string, offset: number): Promise<Page> {
-  const block = (await api.ledger(
+  const block = await api.ledgerAs<Header & { txs: Tx[]; txs_next_offset: number | null }>(
     `block/${id}${offset > 0 ? `?offset=${offset}` : ""}`,
-  )) as unknown as Header & { txs: Tx[]; txs_next_offset: number | null };
+  );
   const prev =
     block.prev_hash === ZERO_HASH || block.height === 0
       ? short(block.prev_hash)
@@ -219,7 +219,7 @@ async function blockPage(api: Api, id: string, offset: number): Promise<Page> {
 }
 
 async function txPage(api: Api, hash: string): Promise<Page> {
-  const tx = (await api.ledger(`tx/${hash}`)) as unknown as Tx;
+  const tx = await api.ledgerAs<Tx>(`tx/${hash}`);
   return {
     title: `Transaction ${hash.slice(0, 10)}…`,
     live: tx.status === "pending",
@@ -257,9 +257,7 @@ async function accountPage(api: Api, address: Address): Promise<Page> {
   // pool and the latest blocks, and says so.
   const from = Math.max(1, height - LATEST_BLOCKS + 1);
   const heights = Array.from({ length: Math.max(0, height - from + 1) }, (_, i) => height - i);
-  const blocks = await Promise.all(
-    heights.map((h) => api.ledger(`block/${h}`) as Promise<unknown> as Promise<{ txs: Tx[] }>),
-  );
+  const blocks = await Promise.all(heights.map((h) => api.ledgerAs<{ txs: Tx[] }>(`block/${h}`)));
   const sealed = blocks.flatMap((b, i) =>
     b.txs.filter(mine).map((t) => ({ ...t, status: "sealed", block: heights[i] })),
   );
