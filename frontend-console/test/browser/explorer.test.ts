@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import puppeteer, { type Browser, type HTTPRequest, type Page } from "puppeteer-core";
 import { hexToJson } from "../../src/lib/bytes.ts";
 
 const consoleDir = resolve(fileURLToPath(import.meta.url), "..", "..", "..");
@@ -360,6 +360,46 @@ describe("the explorer in a headless browser", { timeout: 600_000 }, () => {
       /^0 100000000000000000 \(0\.1 ETH\) to 0xf39Fd6…b92266 0xab7528…e56a5e yes no$/,
     );
     await shot("input-voucher");
+    assert.deepEqual(pageErrors, []);
+  });
+
+  it("shows a failed node's reason on every page", async () => {
+    // A node fails only when something is badly wrong; the page is shown the node's own failed
+    // answer instead, for its /healthz alone.
+    const failed = {
+      status: "failed",
+      reason: "the claim on L1 for inputs 0..=3 differs from this node's",
+      hint: "start a fresh node",
+    };
+    await page.setRequestInterception(true);
+    const onRequest = (request: HTTPRequest) => {
+      if (new URL(request.url()).pathname === "/healthz") {
+        void request.respond({
+          status: 503,
+          contentType: "application/json",
+          body: JSON.stringify(failed),
+        });
+      } else {
+        void request.continue();
+      }
+    };
+    page.on("request", onRequest);
+    try {
+      await page.goto(`${explorerUrl}#/status`);
+      await page.waitForSelector("#failure", WAIT);
+      assert.equal(await textOf("#phase"), "failed");
+      assert.equal(await textOf("#failure"), failed.reason);
+      await page.goto(`${explorerUrl}#/`);
+      await page.waitForSelector("#banner:not([hidden])", WAIT);
+      assert.match(
+        await textOf("#banner"),
+        /^The node has failed: the claim on L1 for inputs 0\.\.=3/,
+      );
+      await shot("failed");
+    } finally {
+      page.off("request", onRequest);
+      await page.setRequestInterception(false);
+    }
     assert.deepEqual(pageErrors, []);
   });
 });
