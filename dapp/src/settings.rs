@@ -30,7 +30,10 @@ const OTHER_TOOLS: &[&str] = &["LEDGER_BENCH_QUICK"];
 pub const SHELL_SETTINGS: &[(&str, &str)] = &[
     ("ROLLUP_HTTP_SERVER_URL", "the rollup HTTP server (default http://127.0.0.1:5004)"),
     ("LEDGER_ROLLUPS_VERSION", "v1 or v2 to pin the Rollups version; default: detected per input from its metadata"),
-    ("LEDGER_ETHER_PORTAL", "EtherPortal address (default: canonical of the version)"),
+    (
+        "LEDGER_ETHER_PORTAL",
+        "EtherPortal address (default: canonical of the version; v2: 2.2.0's, set the v2.0 ones for a 2.0 chain)",
+    ),
     ("LEDGER_ERC20_PORTAL", "ERC20Portal address (default: canonical of the version)"),
     ("LEDGER_ERC721_PORTAL", "ERC721Portal address (default: canonical of the version)"),
     ("LEDGER_ERC1155_SINGLE_PORTAL", "ERC1155SinglePortal address (default: canonical of the version)"),

@@ -141,6 +141,7 @@ async fn start_with_block_time(data: &std::path::Path) -> Duration {
         backend: ledger_backend(),
         epoch_length: 1,
         validate: false,
+        rollups: rollup::wire::RollupsVersion::V1,
     };
     let [rollup, inspect, graphql] = testkit::local_listeners().await;
     let listeners = Listeners { rollup, inspect, graphql };

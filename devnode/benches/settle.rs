@@ -137,6 +137,7 @@ async fn withdrawal_latency() {
         backend: BackendCommand { program, args: vec![], runner: None, env: vec![] },
         epoch_length: 1,
         validate: false,
+        rollups: rollup::wire::RollupsVersion::V1,
     };
     let [rollup, inspect, reader] = testkit::local_listeners().await;
     let listeners = Listeners { rollup, inspect, graphql: reader };

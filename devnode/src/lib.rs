@@ -13,5 +13,6 @@ pub mod l1;
 pub mod node;
 pub mod owner;
 pub mod rollup_api;
+pub mod rpc;
 pub mod settle;
 pub mod store;

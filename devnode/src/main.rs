@@ -69,6 +69,10 @@ struct Args {
     /// this node's own epoch hash, and report agreement or the first disagreement.
     #[arg(long, env = "DEVNODE_VALIDATE", requires = "rpc_url")]
     validate: bool,
+    /// Which Cartesi Rollups to run: v1 (contracts 1.4.5, GraphQL at /graphql) or v2 (contracts
+    /// 2.2.0, JSON-RPC at /rpc and POST /inspect/<application> on the GraphQL address).
+    #[arg(long, env = "DEVNODE_ROLLUPS", default_value = "v1")]
+    rollups: rollup::wire::RollupsVersion,
     /// Skip deploying the test ERC-20, ERC-721 and ERC-1155 tokens (ours and Cartesi CLI 1.x's).
     #[arg(long, env = "DEVNODE_NO_TEST_TOKENS")]
     no_test_tokens: bool,
@@ -142,6 +146,7 @@ fn main() -> ExitCode {
         backend,
         epoch_length: args.epoch_length,
         validate: args.validate,
+        rollups: args.rollups,
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,

@@ -22,7 +22,9 @@ fn addr(text: &str) -> Address {
 }
 
 impl PortalAddresses {
-    /// The canonical deployments: Rollups contracts v1.0–1.4 or v2.0.
+    /// The canonical deployments: Rollups contracts v1.0–1.4, or v2.2.0 (the zero-salt addresses
+    /// of its deployment script, which the dev node and the console use too). The v2.0.x
+    /// addresses are [`PortalAddresses::v2_0`], selectable with the `LEDGER_*_PORTAL` settings.
     pub fn canonical(version: RollupsVersion) -> PortalAddresses {
         match version {
             RollupsVersion::V1 => PortalAddresses {
@@ -34,13 +36,26 @@ impl PortalAddresses {
                 dapp_address_relay: Some(addr("0xF5DE34d6BbC0446E2a45719E718efEbaaE179daE")),
             },
             RollupsVersion::V2 => PortalAddresses {
-                ether: addr("0xc70076a466789B595b50959cdc261227F0D70051"),
-                erc20: addr("0xc700D6aDd016eECd59d989C028214Eaa0fCC0051"),
-                erc721: addr("0xc700d52F5290e978e9CAe7D1E092935263b60051"),
-                erc1155_single: addr("0xc700A261279aFC6F755A3a67D86ae43E2eBD0051"),
-                erc1155_batch: addr("0xc700A2e5531E720a2434433b6ccf4c0eA2400051"),
+                ether: addr("0xA632c5c05812c6a6149B7af5C56117d1D2603828"),
+                erc20: addr("0xACA6586A0Cf05bD831f2501E7B4aea550dA6562D"),
+                erc721: addr("0x9E8851dadb2b77103928518846c4678d48b5e371"),
+                erc1155_single: addr("0x18558398Dd1a8cE20956287a4Da7B76aE7A96662"),
+                erc1155_batch: addr("0xe246Abb974B307490d9C6932F48EbE79de72338A"),
                 dapp_address_relay: None,
             },
+        }
+    }
+
+    /// The Rollups v2.0.x portals (the `0xc700…0051` vanity addresses of its cannonfile), for a
+    /// chain with that release: set them with `LEDGER_ETHER_PORTAL` and its siblings.
+    pub fn v2_0() -> PortalAddresses {
+        PortalAddresses {
+            ether: addr("0xc70076a466789B595b50959cdc261227F0D70051"),
+            erc20: addr("0xc700D6aDd016eECd59d989C028214Eaa0fCC0051"),
+            erc721: addr("0xc700d52F5290e978e9CAe7D1E092935263b60051"),
+            erc1155_single: addr("0xc700A261279aFC6F755A3a67D86ae43E2eBD0051"),
+            erc1155_batch: addr("0xc700A2e5531E720a2434433b6ccf4c0eA2400051"),
+            dapp_address_relay: None,
         }
     }
 
@@ -203,7 +218,13 @@ mod tests {
         assert_eq!(v1.classify(&v1.erc1155_batch), Some(PortalKind::Erc1155Batch));
         assert_eq!(v1.classify(&Address([1; 20])), None);
         let v2 = PortalAddresses::canonical(RollupsVersion::V2);
-        assert_eq!(v2.erc20.to_string(), "0xc700d6add016eecd59d989c028214eaa0fcc0051");
+        assert_eq!(v2.erc20.to_string(), "0xaca6586a0cf05bd831f2501e7b4aea550da6562d");
+        assert_eq!(v2.ether.to_string(), "0xa632c5c05812c6a6149b7af5c56117d1d2603828");
         assert_eq!(v2.dapp_address_relay, None);
+        let v2_0 = PortalAddresses::v2_0();
+        assert_eq!(v2_0.erc20.to_string(), "0xc700d6add016eecd59d989c028214eaa0fcc0051");
+        for a in [v2_0.ether, v2_0.erc20, v2_0.erc721, v2_0.erc1155_single, v2_0.erc1155_batch] {
+            assert_ne!(a, Address::ZERO);
+        }
     }
 }

@@ -194,6 +194,14 @@ pub struct Voucher {
     pub payload: HexBytes,
 }
 
+/// The body of `/delegate-call-voucher` (Rollups v2): a `DelegateCallVoucher(destination,
+/// payload)` output, executed with `delegatecall` by the application.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DelegateCallVoucher {
+    pub destination: Address,
+    pub payload: HexBytes,
+}
+
 /// The largest request body the backend sends: the tightest limit among the supported rollup
 /// servers (see [`ledger::MAX_REQUEST_BODY_BYTES`]).
 pub const MAX_BODY_BYTES: usize = ledger::MAX_REQUEST_BODY_BYTES;
@@ -204,6 +212,8 @@ pub enum Output {
     Notice(Vec<u8>),
     Voucher(Voucher),
     Report(Vec<u8>),
+    /// Rollups v2 only; this backend produces none, the dev node's rollup API accepts them.
+    DelegateCallVoucher(DelegateCallVoucher),
 }
 
 /// The kind of an output, without its content.
@@ -212,6 +222,7 @@ pub enum OutputKind {
     Notice,
     Voucher,
     Report,
+    DelegateCallVoucher,
 }
 
 impl OutputKind {
@@ -222,6 +233,7 @@ impl OutputKind {
             OutputKind::Notice => "notice",
             OutputKind::Voucher => "voucher",
             OutputKind::Report => "report",
+            OutputKind::DelegateCallVoucher => "delegate-call-voucher",
         }
     }
 }
@@ -233,6 +245,7 @@ impl Output {
             Output::Notice(_) => OutputKind::Notice,
             Output::Voucher(_) => OutputKind::Voucher,
             Output::Report(_) => OutputKind::Report,
+            Output::DelegateCallVoucher(_) => OutputKind::DelegateCallVoucher,
         }
     }
 
@@ -241,6 +254,7 @@ impl Output {
         let body = match self {
             Output::Notice(p) | Output::Report(p) => serde_json::json!({"payload": HexBytes(p.clone())}),
             Output::Voucher(v) => serde_json::to_value(v).unwrap_or_default(),
+            Output::DelegateCallVoucher(v) => serde_json::to_value(v).unwrap_or_default(),
         };
         (self.kind().name(), body)
     }
@@ -250,6 +264,7 @@ impl Output {
         match self {
             Output::Notice(p) | Output::Report(p) => p.len(),
             Output::Voucher(v) => v.payload.0.len(),
+            Output::DelegateCallVoucher(v) => v.payload.0.len(),
         }
     }
 

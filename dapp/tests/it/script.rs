@@ -301,6 +301,9 @@ pub fn transcript(script: &Script, exchanges: &[Exchange], roots: Option<&[Strin
                     v.value.as_ref().map_or("-".to_string(), |x| format!("{x:?}")),
                     v.payload
                 ),
+                Output::DelegateCallVoucher(v) => {
+                    writeln!(out, "  delegate-call-voucher destination={} payload={:?}", v.destination, v.payload)
+                }
             };
         }
         let _ = write!(out, "  => {}", if ex.accept { "accept" } else { "reject" });

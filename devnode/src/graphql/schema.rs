@@ -440,6 +440,8 @@ fn output_payload(ctx: &Context<'_>, output: &StoredOutput) -> async_graphql::Re
     match &output.output {
         rollup::wire::Output::Notice(p) | rollup::wire::Output::Report(p) => hex_within_budget(ctx, p),
         rollup::wire::Output::Voucher(v) => hex_within_budget(ctx, &v.payload.0),
+        // A v2 output: the v1 reader never lists one (it asks for vouchers, notices, reports).
+        rollup::wire::Output::DelegateCallVoucher(v) => hex_within_budget(ctx, &v.payload.0),
     }
 }
 

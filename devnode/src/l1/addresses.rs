@@ -37,7 +37,7 @@ pub fn checksum(address: Address) -> String {
 const DEVNET_MNEMONIC: &str = "test test test test test test test test test test test junk";
 
 /// The Rollups v1 contracts (1.4.5) and the `@cartesi/util` libraries they link.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RollupsV1 {
     pub input_box: Address,
     pub ether_portal: Address,
@@ -58,7 +58,7 @@ pub struct RollupsV1 {
 }
 
 /// The application and its consensus, made by `SelfHostedApplicationFactory.deployContracts`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Application {
     pub app: Address,
     pub authority: Address,
@@ -115,7 +115,7 @@ impl CliDevnetTokens {
 }
 
 /// Everything deployed, for printing and for the deployment files.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AddressBook {
     pub chain_id: u64,
     /// The L1 RPC the contracts were deployed through, for the tool lines of [`Self::render`].

@@ -51,6 +51,7 @@ impl NodeModules {
             ("@cartesi/util@6.3.0", self.root.join("@cartesi/util/package.json")),
             ("@openzeppelin/contracts", self.root.join("@openzeppelin/contracts/package.json")),
             ("@cartesi/devnet@1.6.0", self.root.join("@cartesi/devnet/package.json")),
+            ("@cartesi/rollups@2.2.0 (as @cartesi/rollups-v2)", self.root.join("@cartesi/rollups-v2/package.json")),
         ];
         for (what, path) in required {
             if !path.is_file() {
@@ -69,6 +70,13 @@ impl NodeModules {
     pub fn rollups(&self, dir: &str, name: &str, libraries: &[(&str, Address)]) -> Result<Artifact, L1Error> {
         let path = self.root.join(format!("@cartesi/rollups/export/artifacts/contracts/{dir}/{name}.sol/{name}.json"));
         Artifact::load(&path, name, libraries)
+    }
+
+    /// A Rollups 2.2.0 contract from the npm alias `@cartesi/rollups-v2`: the Foundry artifact
+    /// `out/<Name>.sol/<Name>.json` (nothing to link).
+    pub fn rollups_v2(&self, name: &str) -> Result<Artifact, L1Error> {
+        let path = self.root.join(format!("@cartesi/rollups-v2/out/{name}.sol/{name}.json"));
+        Artifact::load(&path, name, &[])
     }
 
     /// A library of `@cartesi/util`, from its mainnet deployment file: that bytecode (already
@@ -119,10 +127,16 @@ impl Artifact {
         let text = std::fs::read_to_string(path).map_err(missing)?;
         let json: Value = serde_json::from_str(&text).map_err(|e| fail(e.to_string()))?;
         let abi = json.get("abi").cloned().ok_or_else(|| fail("no abi".into()))?;
-        let code = json.get("bytecode").and_then(Value::as_str).ok_or_else(|| fail("no bytecode".into()))?;
+        // Hardhat puts the creation code in `bytecode` and the links beside it; Foundry (Rollups
+        // 2.x) puts both inside `bytecode` as `{object, linkReferences}`.
+        let (code, links) = match json.get("bytecode") {
+            Some(Value::Object(foundry)) => (foundry.get("object"), foundry.get("linkReferences")),
+            other => (other, json.get("linkReferences")),
+        };
+        let code = code.and_then(Value::as_str).ok_or_else(|| fail("no bytecode".into()))?;
         let mut code = code.strip_prefix("0x").unwrap_or(code).to_owned();
         let mut linked = 0;
-        if let Some(references) = json.get("linkReferences").and_then(Value::as_object) {
+        if let Some(references) = links.and_then(Value::as_object) {
             for per_library in references.values().filter_map(Value::as_object) {
                 for (library, places) in per_library {
                     let (_, at) = libraries

@@ -48,7 +48,7 @@ const fn h160(hex40: &str) -> Address {
     H160(out)
 }
 
-fn calldata(name: &str, params: &[ParamType], args: &[Token]) -> Vec<u8> {
+pub(super) fn calldata(name: &str, params: &[ParamType], args: &[Token]) -> Vec<u8> {
     let mut data = ethabi::short_signature(name, params).to_vec();
     data.extend(ethabi::encode(args));
     data
@@ -78,7 +78,20 @@ async fn create2(
     initcode: &[u8],
     expected: Option<Address>,
 ) -> Result<(Address, bool), L1Error> {
-    let address = create2_address(SAFE_SINGLETON_FACTORY, H256::zero(), initcode);
+    create2_through(rpc, SAFE_SINGLETON_FACTORY, from, name, initcode, expected).await
+}
+
+/// [`create2`] through another CREATE2 factory of the same calling convention (`salt ‖ initcode`),
+/// such as the Arachnid proxy behind the Rollups 2.x addresses.
+pub(super) async fn create2_through(
+    rpc: &Rpc,
+    factory: Address,
+    from: Address,
+    name: &str,
+    initcode: &[u8],
+    expected: Option<Address>,
+) -> Result<(Address, bool), L1Error> {
+    let address = create2_address(factory, H256::zero(), initcode);
     if let Some(expected) = expected.filter(|e| *e != address) {
         let reason = format!("but its initcode from the npm artifact gives {}", checksum(address));
         return Err(L1Error::WrongAddress { name: name.to_owned(), expected, reason });
@@ -89,7 +102,7 @@ async fn create2(
     }
     let mut data = H256::zero().as_bytes().to_vec();
     data.extend_from_slice(initcode);
-    let tx = TxRequest { from, to: Some(SAFE_SINGLETON_FACTORY), data, value: U256::zero() };
+    let tx = TxRequest { from, to: Some(factory), data, value: U256::zero() };
     rpc.transact(&tx, &format!("deploy {name}")).await?;
     if rpc.get_code(address).await?.is_empty() {
         return Err(L1Error::NotDeployed { what: name.to_owned(), address });
@@ -99,7 +112,7 @@ async fn create2(
 }
 
 /// The artifact of every contract the dev node deploys or lists, by deployment-file name.
-fn artifact(nm: &NodeModules, name: &str, c: &RollupsV1) -> Result<Artifact, L1Error> {
+pub(super) fn artifact(nm: &NodeModules, name: &str, c: &RollupsV1) -> Result<Artifact, L1Error> {
     let libraries = [("Bitmask", c.bitmask), ("MerkleV2", c.merkle_v2), ("CartesiMathV2", c.cartesi_math_v2)];
     match name {
         "CartesiMathV2" | "MerkleV2" | "Bitmask" | "UnrolledCordic" => nm.util_library(name),
@@ -396,6 +409,7 @@ pub fn write_deployment_files(
     // The console maps chain id 31337 to `localhost`; a dev node's chain is that network.
     let dir = deployments.join("localhost");
     std::fs::create_dir_all(&dir).map_err(|source| L1Error::Write { path: dir.clone(), source })?;
+    super::v2::remove_files(&dir, super::v2::V2_ONLY)?;
     let write = |name: &str, value: serde_json::Value| -> Result<PathBuf, L1Error> {
         let path = dir.join(format!("{name}.json"));
         let text = serde_json::to_string_pretty(&value).unwrap_or_default();

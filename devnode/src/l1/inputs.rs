@@ -34,6 +34,8 @@ pub struct InputEvent {
     pub transaction_hash: H256,
     /// The log's index within its block.
     pub log_index: u64,
+    /// Rollups v2 only: the block's `prevrandao`, as the InputBox put it in `EvmAdvance`.
+    pub prev_randao: Option<H256>,
 }
 
 /// The result of sending an input.
@@ -89,6 +91,97 @@ pub fn decode_input_added(log: &Log) -> Result<(Address, u64, Address, Vec<u8>),
     }
 }
 
+/// The fields of a v2 input (`EvmAdvance(chainId, appContract, msgSender, blockNumber,
+/// blockTimestamp, prevRandao, index, payload)`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvmAdvance {
+    pub chain_id: u64,
+    pub app: Address,
+    pub sender: Address,
+    pub block_number: u64,
+    pub block_timestamp: u64,
+    pub prev_randao: H256,
+    pub index: u64,
+    pub payload: Vec<u8>,
+}
+
+/// `EvmAdvance(uint256,address,address,uint256,uint256,uint256,uint256,bytes)`.
+pub(super) const EVM_ADVANCE_SELECTOR: [u8; 4] = [0x41, 0x5b, 0xf3, 0x63];
+
+fn evm_advance_params() -> [ParamType; 8] {
+    let u = || ParamType::Uint(256);
+    [u(), ParamType::Address, ParamType::Address, u(), u(), u(), u(), ParamType::Bytes]
+}
+
+impl EvmAdvance {
+    /// The calldata the InputBox hashes and emits (the input's `raw_data`).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = EVM_ADVANCE_SELECTOR.to_vec();
+        out.extend(ethabi::encode(&[
+            Token::Uint(self.chain_id.into()),
+            Token::Address(self.app),
+            Token::Address(self.sender),
+            Token::Uint(self.block_number.into()),
+            Token::Uint(self.block_timestamp.into()),
+            Token::Uint(U256::from_big_endian(self.prev_randao.as_bytes())),
+            Token::Uint(self.index.into()),
+            Token::Bytes(self.payload.clone()),
+        ]));
+        out
+    }
+
+    /// Decodes `EvmAdvance` calldata.
+    pub fn decode(input: &[u8]) -> Result<EvmAdvance, String> {
+        let body = input.strip_prefix(&EVM_ADVANCE_SELECTOR[..]).ok_or("not an EvmAdvance call")?;
+        let tokens = ethabi::decode(&evm_advance_params(), body).map_err(|e| format!("{e:?}"))?;
+        let small = |t: &Token, what: &str| match t {
+            Token::Uint(v) => u64::try_from(*v).map_err(|_| format!("{what} {v} does not fit 64 bits")),
+            _ => Err(format!("{what} is not a number")),
+        };
+        match &tokens[..] {
+            [chain, Token::Address(app), Token::Address(sender), block, time, Token::Uint(randao), index, Token::Bytes(payload)] =>
+            {
+                let mut prev_randao = [0u8; 32];
+                randao.to_big_endian(&mut prev_randao);
+                Ok(EvmAdvance {
+                    chain_id: small(chain, "chain id")?,
+                    app: *app,
+                    sender: *sender,
+                    block_number: small(block, "block number")?,
+                    block_timestamp: small(time, "block timestamp")?,
+                    prev_randao: H256(prev_randao),
+                    index: small(index, "input index")?,
+                    payload: payload.clone(),
+                })
+            }
+            other => Err(format!("unexpected parameters {other:?}")),
+        }
+    }
+}
+
+/// Decodes one v2 `InputAdded(address indexed appContract, uint256 indexed index, bytes input)`
+/// log and its `EvmAdvance`, checking that the event's indexed fields agree with the call's.
+fn decode_evm_advance(log: &Log) -> Result<EvmAdvance, L1Error> {
+    let bad = |reason: String| L1Error::BadInputLog { block: log.block_number, reason };
+    if log.topics.len() != 3 || log.topics[0] != super::v2::input_added_v2_topic() {
+        return Err(bad("not a v2 InputAdded log".into()));
+    }
+    let input = match ethabi::decode(&[ParamType::Bytes], &log.data).map_err(|e| bad(format!("{e:?}")))?.pop() {
+        Some(Token::Bytes(b)) => b,
+        other => return Err(bad(format!("unexpected data {other:?}"))),
+    };
+    let advance = EvmAdvance::decode(&input).map_err(bad)?;
+    if H256::from(advance.app) != log.topics[1]
+        || U256::from(advance.index) != U256::from_big_endian(log.topics[2].as_bytes())
+    {
+        return Err(bad("the EvmAdvance disagrees with the event's application or index".into()));
+    }
+    if advance.block_number != log.block_number {
+        return Err(bad(format!("the EvmAdvance names block {}", advance.block_number)));
+    }
+    Ok(advance)
+}
+
 /// Follows one application's inputs: the past ones from a given block, then new blocks by
 /// polling. Indices are checked to be consecutive, so a missed or repeated input is an error
 /// rather than a silently different state.
@@ -104,6 +197,8 @@ pub struct InputWatcher {
     buffered: VecDeque<InputEvent>,
     /// The last block whose timestamp was fetched: inputs often share a block.
     last_timestamp: Option<(u64, u64)>,
+    /// Reads the Rollups v2 InputBox's `InputAdded(address,uint256,bytes)` with its `EvmAdvance`.
+    v2: bool,
 }
 
 impl InputWatcher {
@@ -122,7 +217,14 @@ impl InputWatcher {
             caught_up: false,
             buffered: VecDeque::new(),
             last_timestamp: None,
+            v2: false,
         }
+    }
+
+    /// Reads the Rollups v2 InputBox (2.x): `InputAdded` carries the whole `EvmAdvance` call.
+    pub fn rollups_v2(mut self) -> InputWatcher {
+        self.v2 = true;
+        self
     }
 
     pub fn with_poll_interval(mut self, interval: Duration) -> InputWatcher {
@@ -159,11 +261,21 @@ impl InputWatcher {
             return Ok(Vec::new());
         }
         let to = latest.min(self.next_block + MAX_BLOCK_RANGE - 1);
-        let topics = [Some(input_added_topic()), Some(self.app_topic)];
+        let topic0 = if self.v2 { super::v2::input_added_v2_topic() } else { input_added_topic() };
+        let topics = [Some(topic0), Some(self.app_topic)];
         let logs = self.rpc.get_logs(self.input_box, &topics, self.next_block, to).await?;
         let mut events = Vec::with_capacity(logs.len());
         for log in &logs {
-            let (dapp, index, msg_sender, payload) = decode_input_added(log)?;
+            let (dapp, index, msg_sender, payload, advance) = match self.v2 {
+                false => {
+                    let (dapp, index, sender, payload) = decode_input_added(log)?;
+                    (dapp, index, sender, payload, None)
+                }
+                true => {
+                    let a = decode_evm_advance(log)?;
+                    (a.app, a.index, a.sender, a.payload.clone(), Some(a))
+                }
+            };
             if H256::from(dapp) != self.app_topic {
                 return Err(L1Error::BadInputLog {
                     block: log.block_number,
@@ -177,7 +289,10 @@ impl InputWatcher {
             if index != self.next_index {
                 return Err(L1Error::InputGap { expected: self.next_index, found: index });
             }
-            let block_timestamp = self.timestamp(log.block_number).await?;
+            let block_timestamp = match &advance {
+                Some(a) => a.block_timestamp,
+                None => self.timestamp(log.block_number).await?,
+            };
             events.push(InputEvent {
                 index,
                 msg_sender,
@@ -187,6 +302,7 @@ impl InputWatcher {
                 block_hash: log.block_hash,
                 transaction_hash: log.transaction_hash,
                 log_index: log.log_index,
+                prev_randao: advance.map(|a| a.prev_randao),
             });
             self.next_index += 1;
         }
@@ -304,6 +420,25 @@ mod tests {
         // The reference's cheat-sheet abbreviates it as 0x6aaa4000…0784.
         let text = format!("{topic:#x}");
         assert!(text.starts_with("0x6aaa4000") && text.ends_with("0784"), "{text}");
+    }
+
+    #[test]
+    fn evm_advance_round_trips_with_the_references_selector() {
+        let selector = ethabi::short_signature("EvmAdvance", &evm_advance_params());
+        assert_eq!(selector, EVM_ADVANCE_SELECTOR);
+        let a = EvmAdvance {
+            chain_id: 31337,
+            app: Address::repeat_byte(0xab),
+            sender: Address::repeat_byte(0x11),
+            block_number: 42,
+            block_timestamp: 1_700_000_000,
+            prev_randao: H256::repeat_byte(7),
+            index: 3,
+            payload: b"hello".to_vec(),
+        };
+        assert_eq!(EvmAdvance::decode(&a.encode()), Ok(a.clone()));
+        assert!(EvmAdvance::decode(&a.encode()[1..]).is_err());
+        assert!(EvmAdvance::decode(&a.encode()[..100]).is_err());
     }
 
     #[test]

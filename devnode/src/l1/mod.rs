@@ -14,6 +14,7 @@ mod deploy;
 mod error;
 mod inputs;
 mod rpc;
+mod v2;
 
 pub use addresses::{checksum, keccak256, AddressBook, Application, CliDevnetTokens, RollupsV1, TestTokens};
 pub use anvil::{Anvil, AnvilConfig};
@@ -27,9 +28,15 @@ pub use deploy::{
 };
 pub use error::L1Error;
 pub use inputs::{
-    add_input, decode_input_added, deposit_ether, input_added_event, input_added_topic, number_of_inputs, InputEvent,
-    InputWatcher, Submitted, INPUT_ADDED_SIGNATURE,
+    add_input, decode_input_added, deposit_ether, input_added_event, input_added_topic, number_of_inputs, EvmAdvance,
+    InputEvent, InputWatcher, Submitted, INPUT_ADDED_SIGNATURE,
 };
 pub use rpc::{Log, Receipt, Rpc, TxRequest};
+pub use v2::{
+    accepted_claim_v2, add_input_v2, deploy_application_v2, deploy_devnet_v2, deploy_rollups_v2, deposit_erc20_v2,
+    deposit_ether_v2, execute_output_calldata, input_added_v2_topic, input_box_data_availability, is_root_valid_v2,
+    submit_claim_v2, validate_output_calldata, was_output_executed, write_deployment_files_v2, write_rollups_json,
+    AddressBookV2, ApplicationV2, RollupsV2, SubmittedV2, APPLICATION_NAME,
+};
 
 pub use ethabi::ethereum_types::{Address, H256, U256};

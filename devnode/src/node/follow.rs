@@ -28,6 +28,8 @@ pub(super) struct Follow {
     pub(super) deployment_block: u64,
     /// The last L1 block whose inputs are all stored (for the settler).
     pub(super) read_through: Arc<AtomicU64>,
+    /// Reads the Rollups v2 InputBox.
+    pub(super) v2: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +96,9 @@ impl Follow {
             }
         };
         let mut watcher = InputWatcher::new(self.rpc.clone(), self.input_box, self.app, from, next);
+        if self.v2 {
+            watcher = watcher.rollups_v2();
+        }
         let mut l1_down = false;
         // Consecutive reads that found a gap in the InputBox's logs.
         let mut gaps = 0;
@@ -160,7 +165,11 @@ impl Follow {
         let events = watcher.poll().await?;
         let read_more = !events.is_empty() || watcher.next_block() <= self.rpc.block_number().await?;
         for event in &events {
-            match self.store.add_input(&record_of(event)) {
+            let stored = match event.prev_randao {
+                Some(randao) => self.store.add_input_v2(&record_of(event), randao.0),
+                None => self.store.add_input(&record_of(event)),
+            };
+            match stored {
                 Ok(()) => arrived.notify_one(),
                 Err(StoreError::Conflict { .. } | StoreError::OutOfOrder { .. }) => {
                     // L1 changed between two reads: check it again from what is stored.

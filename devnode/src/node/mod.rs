@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use hyper::StatusCode;
 use ledger::Address;
-use rollup::wire::{Advance, AdvanceMetadata, HexBytes, Inspect};
+use rollup::wire::{Advance, AdvanceMetadata, HexBytes, Inspect, RollupsVersion};
 use rollup::RollupRequest;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
@@ -62,6 +62,9 @@ pub struct NodeConfig {
     pub epoch_length: u64,
     /// Check another party's claims instead of claiming (`--validate`).
     pub validate: bool,
+    /// Which Rollups the node runs (`--rollups`): v1 (contracts 1.4.5, GraphQL) or v2
+    /// (contracts 2.2.0, JSON-RPC).
+    pub rollups: RollupsVersion,
 }
 
 /// Why the node stopped.
@@ -110,13 +113,41 @@ impl Listeners {
 /// What a started node tells its caller.
 #[derive(Clone, Debug)]
 pub struct Ready {
+    /// The Rollups v1 contracts (all zero addresses on a v2 node: see `v2`).
     pub book: l1::AddressBook,
+    /// What a Rollups v2 node deployed.
+    pub v2: Option<l1::AddressBookV2>,
+    /// The JSON-RPC API of a v2 node (`http://<graphql address>/rpc`).
+    pub rpc_api_url: Option<String>,
     pub rpc_url: String,
     pub application: Address,
     pub rollup_url: String,
     pub inspect_url: String,
     pub graphql_url: String,
     pub health: Health,
+}
+
+/// What a v2 node adds to every advance's metadata.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct V2Advance {
+    chain_id: u64,
+    app: Address,
+}
+
+/// A Rollups v2 advance: the metadata of the input's `EvmAdvance`.
+fn advance_v2_of(record: &InputRecord, v2: V2Advance, prev_randao: Option<[u8; 32]>) -> RollupRequest {
+    RollupRequest::AdvanceState(Advance {
+        metadata: AdvanceMetadata::v2(
+            record.msg_sender,
+            record.index,
+            record.block_number,
+            record.timestamp,
+            v2.chain_id,
+            v2.app,
+            Some(HexBytes(prev_randao.unwrap_or([0; 32]).to_vec())),
+        ),
+        payload: HexBytes(record.payload.clone()),
+    })
 }
 
 fn advance_of(record: &InputRecord) -> RollupRequest {
@@ -144,22 +175,33 @@ fn record_of(event: &InputEvent) -> InputRecord {
 /// Prints the address book and the readiness line: the node's results on stdout (logs go to
 /// stderr), so scripts can wait for "devnode ready". A closed stdout (`devnode | head`) is not
 /// the node's concern: what cannot be printed is dropped.
-fn announce(book: &l1::AddressBook, status: &Ready, config: &NodeConfig, ready_in: Duration) {
+fn announce(book: &str, status: &Ready, config: &NodeConfig, ready_in: Duration) {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", book.render());
+    let _ = writeln!(out, "{book}");
+    if status.rpc_api_url.is_some() {
+        let _ =
+            writeln!(out, "Rollups v2: inspect with POST {}/ledger (or /<application address>)", status.inspect_url);
+    }
     let _ = writeln!(
         out,
-        "devnode ready in {:.1} s\n  L1 RPC       {}\n  GraphQL      {}\n  explorer     {}\n  inspect      {}\n  health       {}\n  rollup API   {} (the backend's only, under a secret path; backend {})\n  application  {}\n  deployments  {}/localhost\n  data         {}",
+        "devnode ready in {:.1} s\n  L1 RPC       {}\n  {}\n  inspect      {}\n  health       {}\n  rollup API   {} (the backend's only, under a secret path; backend {})\n  application  {}\n  deployments  {}/localhost\n  data         {}",
         ready_in.as_secs_f64(),
         status.rpc_url,
-        status.graphql_url,
-        status.graphql_url.replace("/graphql", crate::explorer::PATH),
+        match &status.rpc_api_url {
+            Some(rpc) => format!("JSON-RPC     {rpc}"),
+            // The explorer reads GraphQL and v1 inspect: a v1 node serves it beside its reader.
+            None => format!(
+                "GraphQL      {}\n  explorer     {}",
+                status.graphql_url,
+                status.graphql_url.replace("/graphql", crate::explorer::PATH)
+            ),
+        },
         status.inspect_url,
         status.graphql_url.replace("/graphql", "/healthz"),
         status.rollup_url,
         config.backend.program.display(),
-        l1::checksum(book.application.app),
+        l1::checksum(l1::Address::from(status.application.0)),
         config.deployments_dir.display(),
         config.data_dir.display(),
     );
@@ -171,10 +213,10 @@ fn announce(book: &l1::AddressBook, status: &Ready, config: &NodeConfig, ready_i
 
 /// Says on stdout, where "devnode ready" would be, that the node failed before it was ready; its
 /// APIs keep answering with the reason.
-fn announce_failure(book: &l1::AddressBook, status: &Ready, failure: &str) {
+fn announce_failure(book: &str, status: &Ready, failure: &str) {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{}", book.render());
+    let _ = writeln!(out, "{book}");
     let _ = writeln!(
         out,
         "devnode FAILED: {failure}\n  health       {}\n  GraphQL      {}\n  inspect      {}\n(stop it with Ctrl-C)",
@@ -228,8 +270,26 @@ pub async fn run(
             (Some(anvil), rpc)
         }
     };
-    let book = l1::deploy_devnet(&rpc, &node_modules, config.test_tokens).await?;
-    l1::write_deployment_files(&book, &node_modules, &config.deployments_dir)?;
+    let (book, v2) = match config.rollups {
+        RollupsVersion::V1 => {
+            let book = l1::deploy_devnet(&rpc, &node_modules, config.test_tokens).await?;
+            l1::write_deployment_files(&book, &node_modules, &config.deployments_dir)?;
+            (book, None)
+        }
+        RollupsVersion::V2 => {
+            let epoch_length = config.epoch_length.max(1);
+            let v2 = l1::deploy_devnet_v2(&rpc, &node_modules, config.test_tokens, epoch_length).await?;
+            l1::write_deployment_files_v2(&v2, &node_modules, &config.deployments_dir)?;
+            let book = l1::AddressBook { chain_id: v2.chain_id, rpc_url: v2.rpc_url.clone(), ..Default::default() };
+            (book, Some(v2))
+        }
+    };
+    // Where the followed inputs are: the v1 InputBox and application, or v2's.
+    let (input_box, app, deployment_block) = match &v2 {
+        Some(v2) => (v2.rollups.input_box, v2.application.app, v2.application.block_number),
+        None => (book.rollups.input_box, book.application.app, book.application.block_number),
+    };
+    store.bind_application(Address(app.0))?;
     if let (Some(_), Some(seconds)) = (&anvil, config.block_time) {
         l1::mine_every(&rpc, seconds).await?;
     }
@@ -239,10 +299,11 @@ pub async fn run(
     let follow = Follow {
         rpc: rpc.clone(),
         store: store.clone(),
-        input_box: book.rollups.input_box,
-        app: book.application.app,
-        deployment_block: book.application.block_number,
+        input_box,
+        app,
+        deployment_block,
         read_through: read_through.clone(),
+        v2: v2.is_some(),
     };
     let still_on_l1 = follow.inputs_still_on_l1().await.map_err(|e| match e {
         FollowError::L1(e) => NodeError::L1(e),
@@ -258,6 +319,29 @@ pub async fn run(
     let api = RollupApi::new(config.finish_timeout);
     let (rollup_address, inspect_address, graphql_address) =
         (listeners.rollup.local_addr()?, listeners.inspect.local_addr()?, listeners.graphql.local_addr()?);
+    let rollups_json = match &v2 {
+        None => serde_json::json!({
+            "version": "1.4.5",
+            "chainId": book.chain_id,
+            "application": l1::checksum(app),
+            "applicationName": l1::APPLICATION_NAME,
+            "epochLength": config.epoch_length,
+            "graphql": format!("http://{graphql_address}/graphql"),
+            "inspect": format!("http://{inspect_address}/inspect"),
+        }),
+        Some(v2) => serde_json::json!({
+            "version": "2.2.0",
+            "chainId": v2.chain_id,
+            "application": l1::checksum(app),
+            "applicationName": l1::APPLICATION_NAME,
+            "authority": l1::checksum(v2.application.authority),
+            "epochLength": v2.application.epoch_length,
+            "rpc": format!("http://{graphql_address}/rpc"),
+            "inspect": format!("http://{graphql_address}/inspect"),
+        }),
+    };
+    l1::write_rollups_json(&config.deployments_dir, &rollups_json)?;
+    let processed = Arc::new(AtomicU64::new(0));
     let Listeners { rollup: rollup_listener, inspect: inspect_listener, graphql: graphql_listener } = listeners;
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -276,29 +360,69 @@ pub async fn run(
         let stop = stopped(shutdown.clone());
         async move { log("rollup API")(api.serve(rollup_listener, stop).await) }
     }));
-    tasks.0.push(tokio::spawn({
-        let serving = crate::inspect::serve(inspects, inspect_listener, stopped(shutdown.clone()));
-        async move { log("inspect")(serving.await) }
-    }));
-    tasks.0.push(tokio::spawn({
-        let explorer = crate::explorer::Explorer::new(&crate::explorer::Links {
-            inspect_url: format!("http://{inspect_address}/inspect"),
-            rpc_url: rpc.url().to_string(),
-            application: l1::checksum(book.application.app),
-            backend: match &config.backend.runner {
-                Some(runner) => format!("{} under {runner}", config.backend.program.display()),
-                None => config.backend.program.display().to_string(),
-            },
-        });
-        let serving =
-            crate::graphql::serve(store.clone(), health.clone(), explorer, graphql_listener, stopped(shutdown.clone()));
-        async move { log("GraphQL")(serving.await) }
-    }));
+    match &v2 {
+        None => {
+            tasks.0.push(tokio::spawn({
+                let serving = crate::inspect::serve(inspects, inspect_listener, stopped(shutdown.clone()));
+                async move { log("inspect")(serving.await) }
+            }));
+            tasks.0.push(tokio::spawn({
+                let explorer = crate::explorer::Explorer::new(&crate::explorer::Links {
+                    inspect_url: format!("http://{inspect_address}/inspect"),
+                    rpc_url: rpc.url().to_string(),
+                    application: l1::checksum(book.application.app),
+                    backend: match &config.backend.runner {
+                        Some(runner) => format!("{} under {runner}", config.backend.program.display()),
+                        None => config.backend.program.display().to_string(),
+                    },
+                });
+                let serving = crate::graphql::serve(
+                    store.clone(),
+                    health.clone(),
+                    explorer,
+                    graphql_listener,
+                    stopped(shutdown.clone()),
+                );
+                async move { log("GraphQL")(serving.await) }
+            }));
+        }
+        Some(v2) => {
+            // A v2 node serves JSON-RPC and v2 inspect, on the reader address and on the
+            // inspect address alike; it has no GraphQL (neither has Cartesi's v2 node).
+            let state = crate::rpc::State {
+                store: store.clone(),
+                health: health.clone(),
+                inspects,
+                book: v2.clone(),
+                rpc: rpc.clone(),
+                read_through: read_through.clone(),
+                processed: processed.clone(),
+            };
+            for (listener, what) in [(graphql_listener, "JSON-RPC"), (inspect_listener, "inspect")] {
+                let serving = crate::rpc::serve(state.clone(), listener, stopped(shutdown.clone()));
+                tasks.0.push(tokio::spawn(async move { log(what)(serving.await) }));
+            }
+        }
+    }
 
     // Inputs: stored durably as soon as they are seen on L1, processed in order after.
     let arrived = Arc::new(Notify::new());
     let (rollbacks, rollback_requests) = mpsc::channel(1);
     tasks.0.push(tokio::spawn(follow.run(arrived.clone(), rollbacks, health.clone())));
+    if let Some(v2) = &v2 {
+        let settler = crate::settle::v2::SettlerV2 {
+            rpc: rpc.clone(),
+            store: store.clone(),
+            app: v2.application.app,
+            authority: v2.application.authority,
+            owner: v2.application.owner,
+            deployment_block: v2.application.block_number,
+            epoch_length: v2.application.epoch_length,
+            health: health.clone(),
+            read_through: read_through.clone(),
+        };
+        tasks.0.push(tokio::spawn(settler.run()));
+    }
     let settler = crate::settle::Settler {
         rpc: rpc.clone(),
         store: store.clone(),
@@ -311,16 +435,23 @@ pub async fn run(
         health: health.clone(),
         read_through,
     };
-    tasks.0.push(tokio::spawn(settler.run()));
+    if v2.is_none() {
+        tasks.0.push(tokio::spawn(settler.run()));
+    }
 
     let rollup_url = format!("http://{rollup_address}");
     let rpc_url = anvil.as_ref().map_or_else(|| config.rpc_url.clone().unwrap_or_default(), |a| a.url().to_string());
     let status = Ready {
         book: book.clone(),
+        v2: v2.clone(),
+        rpc_api_url: v2.as_ref().map(|_| format!("http://{graphql_address}/rpc")),
         rpc_url,
-        application: Address(book.application.app.0),
+        application: Address(app.0),
         rollup_url: rollup_url.clone(),
-        inspect_url: format!("http://{inspect_address}/inspect"),
+        inspect_url: match &v2 {
+            Some(_) => format!("http://{graphql_address}/inspect"),
+            None => format!("http://{inspect_address}/inspect"),
+        },
         graphql_url: format!("http://{graphql_address}/graphql"),
         health: health.clone(),
     };
@@ -333,10 +464,11 @@ pub async fn run(
         inspects: inspect_jobs,
         rollbacks: rollback_requests,
         arrived,
-        processed: Arc::new(AtomicU64::new(0)),
+        processed,
         shutdown,
         failures: Failures::default(),
-        announce: Some((book, status, ready)),
+        announce: Some((v2.as_ref().map_or_else(|| book.render(), l1::AddressBookV2::render), status, ready)),
+        v2: v2.as_ref().map(|v2| V2Advance { chain_id: v2.chain_id, app: Address(v2.application.app.0) }),
         started,
         data: data.clone(),
     };

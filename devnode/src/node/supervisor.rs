@@ -17,6 +17,7 @@ fn describe_outcome(status: InputStatus, exception: Option<&[u8]>, outputs: &[ro
             let bytes = match o {
                 rollup::wire::Output::Notice(p) | rollup::wire::Output::Report(p) => p,
                 rollup::wire::Output::Voucher(v) => &v.payload.0,
+                rollup::wire::Output::DelegateCallVoucher(v) => &v.payload.0,
             };
             // A short digest of each output, so two lists of the same shape still show where they differ.
             let digest = crate::l1::keccak256(bytes);
@@ -100,7 +101,9 @@ pub(super) struct Supervisor {
     pub(super) shutdown: watch::Receiver<bool>,
     pub(super) failures: Failures,
     /// What to print and send once the node is ready for the first time.
-    pub(super) announce: Option<(l1::AddressBook, Ready, Option<oneshot::Sender<Ready>>)>,
+    pub(super) announce: Option<(String, Ready, Option<oneshot::Sender<Ready>>)>,
+    /// Rollups v2: the advances' extra metadata (and outputs numbered globally).
+    pub(super) v2: Option<V2Advance>,
     /// When `run` began: the readiness block says how long the start took.
     pub(super) started: std::time::Instant,
     /// The data directory, where each backend's pid is recorded while it runs.
@@ -193,8 +196,29 @@ impl Supervisor {
 
     /// Hands `request` to the backend and waits for its completion, its death, a hang, or the
     /// node's shutdown.
-    async fn execute(&mut self, backend: &mut Backend, request: RollupRequest) -> Outcome {
-        let submit = self.api.submit(request);
+    /// The request that advances `record`, with the global index of its first output in v2.
+    fn request_of(&self, record: &InputRecord) -> Result<(RollupRequest, Option<u64>), StoreError> {
+        Ok(match self.v2 {
+            None => (advance_of(record), None),
+            Some(v2) => (
+                advance_v2_of(record, v2, self.store.prev_randao(record.index)?),
+                Some(self.store.outputs_before(record.index)?),
+            ),
+        })
+    }
+
+    async fn execute(
+        &mut self,
+        backend: &mut Backend,
+        (request, first_output): (RollupRequest, Option<u64>),
+    ) -> Outcome {
+        let api = self.api.clone();
+        let submit = async move {
+            match first_output {
+                Some(first) => api.submit_v2(request, first).await,
+                None => api.submit(request).await,
+            }
+        };
         tokio::pin!(submit);
         let timeout = self.config.backend_timeout;
         tokio::select! {
@@ -232,7 +256,8 @@ impl Supervisor {
                 // The machine reverts an exception; replaying it would only crash the backend again.
                 continue;
             }
-            match self.execute(backend, advance_of(&record)).await {
+            let request = self.request_of(&record).map_err(|e| self.fail_store(&e))?;
+            match self.execute(backend, request).await {
                 Outcome::Done(completion) => {
                     self.failures.progress();
                     if completion.status != status || completion.outputs != outputs {
@@ -344,7 +369,11 @@ impl Supervisor {
 
     async fn advance(&mut self, backend: &mut Backend, record: InputRecord) -> Option<Stop> {
         let index = record.index;
-        let (completion, died) = match self.execute(backend, advance_of(&record)).await {
+        let request = match self.request_of(&record) {
+            Ok(r) => r,
+            Err(e) => return Some(self.fail_store(&e)),
+        };
+        let (completion, died) = match self.execute(backend, request).await {
             Outcome::Done(completion) => (completion, None),
             Outcome::Died(why) => {
                 if self.failures.failed(Some(index)) {
@@ -377,7 +406,7 @@ impl Supervisor {
             return None;
         }
         let request = RollupRequest::InspectState(Inspect { payload: HexBytes(job.payload) });
-        match self.execute(backend, request).await {
+        match self.execute(backend, (request, None)).await {
             Outcome::Done(completion) => {
                 self.failures.progress();
                 let processed = self.processed.load(Ordering::Relaxed);

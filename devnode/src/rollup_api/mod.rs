@@ -24,7 +24,7 @@ use std::time::Duration;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
-use rollup::wire::{Finish, FinishStatus, Output, Payload, Voucher};
+use rollup::wire::{DelegateCallVoucher, Finish, FinishStatus, Output, Payload, Voucher};
 use rollup::{InputStatus, RollupRequest};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, Notify};
@@ -66,6 +66,8 @@ impl std::error::Error for Closed {}
 
 struct Job {
     request: RollupRequest,
+    /// Rollups v2: the global index of the advance's first output (see [`RollupApi::submit_v2`]).
+    output_base: Option<u64>,
     done: oneshot::Sender<Completion>,
 }
 
@@ -75,6 +77,8 @@ struct Current {
     outputs: Vec<Output>,
     vouchers: u64,
     notices: u64,
+    delegate_calls: u64,
+    output_base: Option<u64>,
     done: oneshot::Sender<Completion>,
 }
 
@@ -175,8 +179,19 @@ impl RollupApi {
 
     /// Queues a request for the backend and waits until the backend finishes it.
     pub async fn submit(&self, request: RollupRequest) -> Result<Completion, Closed> {
+        self.submit_at(request, None).await
+    }
+
+    /// [`submit`](Self::submit) for a Rollups v2 advance: `/notice` and `/voucher` answer with the
+    /// output's global index (`first_output` for the advance's first one), as the in-machine
+    /// server does, instead of its index within the input.
+    pub async fn submit_v2(&self, request: RollupRequest, first_output: u64) -> Result<Completion, Closed> {
+        self.submit_at(request, Some(first_output)).await
+    }
+
+    async fn submit_at(&self, request: RollupRequest, output_base: Option<u64>) -> Result<Completion, Closed> {
         let (done, finished) = oneshot::channel();
-        self.lock().pending.push_back(Job { request, done });
+        self.lock().pending.push_back(Job { request, output_base, done });
         self.shared.available.notify_one();
         finished.await.map_err(|_| Closed)
     }
@@ -235,6 +250,10 @@ impl RollupApi {
                 Ok(v) => self.output(session, Output::Voucher(v)),
                 Err(e) => reply(StatusCode::BAD_REQUEST, format!("invalid voucher: {e}")),
             },
+            "/delegate-call-voucher" => match serde_json::from_slice::<DelegateCallVoucher>(&body) {
+                Ok(v) => self.output(session, Output::DelegateCallVoucher(v)),
+                Err(e) => reply(StatusCode::BAD_REQUEST, format!("invalid delegate-call voucher: {e}")),
+            },
             "/notice" | "/report" | "/exception" => match serde_json::from_slice::<Payload>(&body) {
                 Ok(p) if path == "/notice" => self.output(session, Output::Notice(p.payload.0)),
                 Ok(p) if path == "/report" => self.output(session, Output::Report(p.payload.0)),
@@ -292,8 +311,15 @@ impl RollupApi {
                         }
                     };
                     let advance = matches!(job.request, RollupRequest::AdvanceState(_));
-                    state.current =
-                        Some(Current { advance, outputs: Vec::new(), vouchers: 0, notices: 0, done: job.done });
+                    state.current = Some(Current {
+                        advance,
+                        outputs: Vec::new(),
+                        vouchers: 0,
+                        notices: 0,
+                        delegate_calls: 0,
+                        output_base: job.output_base,
+                        done: job.done,
+                    });
                     return reply_typed(StatusCode::OK, "application/json", body);
                 }
             }
@@ -329,9 +355,25 @@ impl RollupApi {
                 current.notices += 1;
                 Some(current.notices - 1)
             }
+            Output::DelegateCallVoucher(_) if current.output_base.is_none() => {
+                return reply(
+                    StatusCode::BAD_REQUEST,
+                    "invalid request delegate-call-voucher: a Rollups v2 output, and this is a v1 advance",
+                );
+            }
+            Output::DelegateCallVoucher(_) => {
+                current.delegate_calls += 1;
+                Some(current.delegate_calls - 1)
+            }
         };
         current.outputs.push(output);
-        // As Cartesi's server: 201 with the output's index within the input, 202 for reports.
+        // v2 numbers outputs across the application: every kind but reports shares one sequence.
+        let index = match current.output_base {
+            Some(base) => index.map(|_| base + current.vouchers + current.notices + current.delegate_calls - 1),
+            None => index,
+        };
+        // As Cartesi's server: 201 with the output's index (within the input in v1, global in
+        // v2), 202 for reports.
         match index {
             Some(i) => reply_typed(StatusCode::CREATED, "application/json", format!(r#"{{"index":{i}}}"#)),
             None => reply(StatusCode::ACCEPTED, ""),

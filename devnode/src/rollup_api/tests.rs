@@ -29,6 +29,45 @@ fn advance(index: u64) -> RollupRequest {
 const VOUCHER: &str = r#"{"destination":"0x1111111111111111111111111111111111111111","payload":"0xdeadbeef"}"#;
 
 #[tokio::test]
+async fn v2_advances_number_outputs_globally() {
+    let (api, addr) = start(50).await;
+    let submitter = api.clone();
+    let done = tokio::spawn(async move { submitter.submit_v2(advance(3), 7).await });
+    let (status, _) = post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        post(addr, Method::POST, "/notice", r#"{"payload":"0x01"}"#).await,
+        (StatusCode::CREATED, r#"{"index":7}"#.into())
+    );
+    assert_eq!(post(addr, Method::POST, "/report", r#"{"payload":"0x02"}"#).await.0, StatusCode::ACCEPTED);
+    assert_eq!(post(addr, Method::POST, "/voucher", VOUCHER).await, (StatusCode::CREATED, r#"{"index":8}"#.into()));
+    let delegate = r#"{"destination":"0x1111111111111111111111111111111111111111","payload":"0x0102"}"#;
+    assert_eq!(
+        post(addr, Method::POST, "/delegate-call-voucher", delegate).await,
+        (StatusCode::CREATED, r#"{"index":9}"#.into())
+    );
+    assert_eq!(
+        post(addr, Method::POST, "/notice", r#"{"payload":"0x03"}"#).await,
+        (StatusCode::CREATED, r#"{"index":10}"#.into())
+    );
+    let finish = tokio::spawn(async move { post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await });
+    let completion = done.await.unwrap().unwrap();
+    assert_eq!(completion.status, InputStatus::Accepted);
+    assert_eq!(completion.outputs.len(), 5);
+    assert!(matches!(completion.outputs[3], Output::DelegateCallVoucher(_)));
+
+    // A v1 advance has no delegate-call vouchers.
+    let submitter = api.clone();
+    let done = tokio::spawn(async move { submitter.submit(advance(4)).await });
+    assert_eq!(finish.await.unwrap().0, StatusCode::OK);
+    let (status, body) = post(addr, Method::POST, "/delegate-call-voucher", delegate).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let finish = tokio::spawn(async move { post(addr, Method::POST, "/finish", r#"{"status":"accept"}"#).await });
+    assert!(done.await.unwrap().unwrap().outputs.is_empty());
+    finish.abort();
+}
+
+#[tokio::test]
 async fn finish_waits_then_answers_202_and_the_first_status_only_announces_readiness() {
     let (_api, addr) = start(30).await;
     let (status, body) = post(addr, Method::POST, "/finish", r#"{"status":"reject"}"#).await;

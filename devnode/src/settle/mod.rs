@@ -18,6 +18,8 @@
 //! epoch hash over the same inputs, and reports agreement or the first disagreement.
 
 pub mod merkle;
+pub mod tree;
+pub mod v2;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

@@ -10,6 +10,16 @@ impl Store {
     /// L1 reader may see a block twice after a restart); a different input at an existing index is
     /// an error.
     pub fn add_input(&self, input: &InputRecord) -> Result<(), StoreError> {
+        self.add_input_with(input, None)
+    }
+
+    /// [`Store::add_input`] for a Rollups v2 input, with its block's `prevrandao`, in the same
+    /// transaction.
+    pub fn add_input_v2(&self, input: &InputRecord, prev_randao: [u8; 32]) -> Result<(), StoreError> {
+        self.add_input_with(input, Some(prev_randao))
+    }
+
+    fn add_input_with(&self, input: &InputRecord, prev_randao: Option<[u8; 32]>) -> Result<(), StoreError> {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
         let existing = tx
@@ -47,6 +57,12 @@ impl Store {
                     ],
                 )?;
             }
+        }
+        if let Some(randao) = prev_randao {
+            tx.execute(
+                "INSERT OR REPLACE INTO v2_inputs (idx, prev_randao) VALUES (?1, ?2)",
+                params![sql_int(input.index)?, &randao[..]],
+            )?;
         }
         tx.commit()?;
         Ok(())
@@ -113,7 +129,7 @@ impl Store {
             let mut insert = tx.prepare(
                 "INSERT INTO outputs (input_idx, seq, kind, kind_idx, destination, value, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
-            let mut counts = [0u64; 3];
+            let mut counts = [0u64; 4];
             for (seq, output) in outputs.iter().enumerate() {
                 let kind = output.kind();
                 let slot = &mut counts[kind_code(kind) as usize];
@@ -124,6 +140,7 @@ impl Store {
                     Output::Voucher(v) => {
                         (Some(&v.destination.0[..]), v.value.as_ref().map(|x| &x.0[..]), &v.payload.0)
                     }
+                    Output::DelegateCallVoucher(v) => (Some(&v.destination.0[..]), None, &v.payload.0),
                 };
                 insert.execute(params![
                     sql_int(index)?,
@@ -189,6 +206,12 @@ impl Store {
         // Claims that cover a dropped input go too: L1 cannot have them any more either.
         tx.execute("DELETE FROM proofs WHERE claim_idx IN (SELECT idx FROM claims WHERE last_input >= ?1)", [keep])?;
         tx.execute("DELETE FROM claims WHERE last_input >= ?1", [keep])?;
+        tx.execute(
+            "DELETE FROM v2_proofs WHERE epoch IN (SELECT epoch FROM v2_claims WHERE input_count > ?1)",
+            [keep],
+        )?;
+        tx.execute("DELETE FROM v2_claims WHERE input_count > ?1", [keep])?;
+        tx.execute("DELETE FROM v2_inputs WHERE idx >= ?1", [keep])?;
         tx.execute("DELETE FROM outputs WHERE input_idx >= ?1", [keep])?;
         let dropped = tx.execute("DELETE FROM inputs WHERE idx >= ?1", [keep])?;
         tx.commit()?;

@@ -11,6 +11,9 @@
 mod claims;
 mod inputs;
 mod reader;
+mod v2;
+
+pub use v2::{ClaimV2, OutputFilterV2, OutputV2, ReportV2, Siblings};
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -115,6 +118,7 @@ fn kind_code(kind: OutputKind) -> i64 {
         OutputKind::Notice => 0,
         OutputKind::Voucher => 1,
         OutputKind::Report => 2,
+        OutputKind::DelegateCallVoucher => 3,
     }
 }
 
@@ -176,6 +180,8 @@ pub enum StoreError {
     TooLarge(u64),
     #[error("the database holds invalid data: {0}")]
     Corrupt(String),
+    #[error("the data directory holds the inputs of application {held}, not of {wanted} (another --rollups version or v2 --epoch-length deploys another application): use another --data-dir, or the settings it was made with")]
+    OtherApplication { held: String, wanted: String },
     #[error("the store's lock is poisoned: an earlier call panicked")]
     Poisoned,
 }
@@ -277,6 +283,14 @@ fn output_from_row(row: OutputRow) -> Result<StoredOutput, StoreError> {
             })
         }
         2 => Output::Report(payload),
+        3 => {
+            let destination =
+                destination.ok_or_else(|| StoreError::Corrupt("delegate-call voucher without destination".into()))?;
+            Output::DelegateCallVoucher(rollup::wire::DelegateCallVoucher {
+                destination: address(&destination)?,
+                payload: HexBytes(payload),
+            })
+        }
         _ => return Err(StoreError::Corrupt(format!("unknown output kind {kind}"))),
     };
     Ok(StoredOutput {
@@ -328,6 +342,9 @@ impl Store {
             SCHEMA_VERSION => {}
             found => return Err(StoreError::Version { found, expected: SCHEMA_VERSION }),
         }
+        // Rollups v2's tables are additive (a v1 node leaves them empty), so they need no new
+        // layout version.
+        tx.execute_batch(v2::SCHEMA_V2)?;
         tx.commit()?;
         Ok(Store { conn: Mutex::new(conn) })
     }

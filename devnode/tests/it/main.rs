@@ -12,3 +12,4 @@ mod servers;
 mod settle;
 mod soak;
 mod store;
+mod v2;

@@ -60,6 +60,7 @@ pub(crate) fn config(data: &std::path::Path, backend: BackendCommand) -> NodeCon
         backend,
         epoch_length: 1,
         validate: false,
+        rollups: rollup::wire::RollupsVersion::V1,
     }
 }
 

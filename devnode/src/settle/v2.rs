@@ -1,0 +1,255 @@
+//! Settlement on a Rollups v2 node: the outputs tree, one claim per epoch that has inputs, and
+//! the 63 siblings of every output.
+//!
+//! Epochs are aligned to absolute block numbers, as the v2 Authority counts them: epoch `e` is
+//! blocks `[e·L, (e+1)·L)`, and its claim is `submitClaim(app, (e+1)·L − 1, root)`, where `root`
+//! is the outputs tree after every input of blocks up to `(e+1)·L − 1` (accepted inputs' outputs
+//! only). An epoch closes once the follower has read L1 past its last block and every input of it
+//! is processed; epochs without inputs are not claimed.
+//!
+//! As in v1, the claim is recorded first (with the siblings of each output it adds, against its
+//! root), then submitted; before submitting, the settler looks for the Authority's
+//! `ClaimAccepted` of that epoch, so a restart never claims twice, and a claim L1 lost (the chain
+//! went back) is submitted again. A root on L1 that differs from the node's fails the node.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::tree::{self, OutputsTree};
+use crate::health::Health;
+use crate::l1::{self, Address, Rpc, U256};
+use crate::store::{ClaimV2, OutputV2, Store, StoreError};
+use rollup::wire::Output;
+
+const POLL_INTERVAL: Duration = Duration::from_millis(200);
+const L1_RETRY: Duration = Duration::from_secs(1);
+
+/// The bytes of a v2 output as the Application checks them (`Notice`, `Voucher` call encodings).
+/// A voucher without a value (a v1-form voucher) carries value 0. Reports have none.
+pub fn output_bytes(output: &Output) -> Option<Vec<u8>> {
+    match output {
+        Output::Notice(p) => Some(tree::notice(p)),
+        Output::Voucher(v) => {
+            let value = v.value.as_ref().map_or(U256::zero(), |x| U256::from_big_endian(&x.0));
+            Some(tree::voucher(Address::from(v.destination.0), value, &v.payload.0))
+        }
+        Output::DelegateCallVoucher(v) => {
+            Some(tree::delegate_call_voucher(Address::from(v.destination.0), &v.payload.0))
+        }
+        Output::Report(_) => None,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum SettleError {
+    #[error("{0}")]
+    L1(#[from] l1::L1Error),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Disagreement(String),
+}
+
+/// The v2 settler.
+#[derive(Debug)]
+pub struct SettlerV2 {
+    pub rpc: Rpc,
+    pub store: Arc<Store>,
+    pub app: Address,
+    pub authority: Address,
+    pub owner: Address,
+    pub deployment_block: u64,
+    pub epoch_length: u64,
+    pub health: Health,
+    /// The last L1 block the follower has read all inputs of.
+    pub read_through: Arc<AtomicU64>,
+}
+
+impl SettlerV2 {
+    pub async fn run(self) {
+        let mut tree = OutputsTree::new();
+        let mut l1_down = false;
+        loop {
+            match self.step(&mut tree).await {
+                Ok(more) => {
+                    l1_down = false;
+                    if !more {
+                        tokio::time::sleep(POLL_INTERVAL).await;
+                    }
+                }
+                Err(SettleError::L1(e)) => {
+                    if !l1_down {
+                        tracing::warn!("settlement: {e}; retrying every {L1_RETRY:?}");
+                        l1_down = true;
+                    }
+                    tokio::time::sleep(L1_RETRY).await;
+                }
+                Err(SettleError::Store(e)) => {
+                    tracing::error!("settlement cannot use the database: {e}; the node stops processing");
+                    self.health.fail(
+                        format!("settlement cannot use the database: {e}"),
+                        "check the disk, then restart the node",
+                    );
+                    return;
+                }
+                Err(SettleError::Disagreement(reason)) => {
+                    tracing::error!("CLAIM DISAGREEMENT: {reason}");
+                    self.health.fail(
+                        format!("claim disagreement: {reason}"),
+                        "L1 holds a claim this node did not make for these inputs: use a fresh chain, or a chain where only this node claims",
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn accepted(&self, last_block: u64) -> Result<Option<[u8; 32]>, l1::L1Error> {
+        l1::accepted_claim_v2(&self.rpc, self.authority, self.app, last_block, self.deployment_block).await
+    }
+
+    /// Makes `tree` hold exactly the outputs of the inputs the last claim covers (after a start
+    /// or a rollback it may not).
+    fn sync_tree(&self, tree: &mut OutputsTree, claims: &[ClaimV2]) -> Result<(), StoreError> {
+        let (inputs, outputs) = claims.last().map_or((0, 0), |c| (c.input_count, c.output_count));
+        if tree.len() == outputs {
+            return Ok(());
+        }
+        *tree = OutputsTree::new();
+        for o in self.store.outputs_of_inputs(0, inputs)? {
+            push(tree, &o)?;
+        }
+        if tree.len() != outputs {
+            return Err(StoreError::Corrupt(format!(
+                "the claims cover {outputs} outputs, but the inputs they cover hold {}",
+                tree.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// One round; returns whether there may be more to do at once.
+    async fn step(&self, tree: &mut OutputsTree) -> Result<bool, SettleError> {
+        if self.health.failure().is_some() {
+            return Ok(false);
+        }
+        let claims = self.store.claims_v2()?;
+        self.report(&claims);
+
+        // L1 still has the last claim submitted? If the chain went back, submit again.
+        if let Some(last) = claims.iter().rev().find(|c| c.submitted) {
+            if self.accepted(last.last_block).await?.is_none() {
+                for claim in claims.iter().rev().filter(|c| c.submitted) {
+                    if self.accepted(claim.last_block).await?.is_some() {
+                        break;
+                    }
+                    tracing::warn!("L1 no longer has the claim of epoch {} (block {})", claim.epoch, claim.last_block);
+                    self.store.set_claim_v2_submitted(claim.epoch, false, None)?;
+                }
+                return Ok(true);
+            }
+        }
+
+        // The first claim L1 does not have yet: submit it, unless L1 has one for that epoch.
+        if let Some(claim) = claims.iter().find(|c| !c.submitted) {
+            let hash = match self.accepted(claim.last_block).await? {
+                Some(root) if root == claim.root => None,
+                Some(root) => {
+                    return Err(SettleError::Disagreement(format!(
+                        "epoch {} (block {}): L1 accepted root 0x{}, this node computes 0x{}",
+                        claim.epoch,
+                        claim.last_block,
+                        hex::encode(root),
+                        hex::encode(claim.root)
+                    )))
+                }
+                None => {
+                    let receipt = l1::submit_claim_v2(
+                        &self.rpc,
+                        self.authority,
+                        self.owner,
+                        self.app,
+                        claim.last_block,
+                        claim.root,
+                    )
+                    .await?;
+                    tracing::info!(
+                        epoch = claim.epoch,
+                        last_block = claim.last_block,
+                        outputs = claim.output_count,
+                        block = receipt.block_number,
+                        "claim submitted"
+                    );
+                    Some(receipt.transaction_hash.0)
+                }
+            };
+            self.store.set_claim_v2_submitted(claim.epoch, true, hash)?;
+            return Ok(true);
+        }
+
+        // Close the next epoch with inputs.
+        self.sync_tree(tree, &claims)?;
+        let first = claims.last().map_or(0, |c| c.input_count);
+        let Some((record, _)) = self.store.input(first)? else { return Ok(false) };
+        let epoch = record.block_number / self.epoch_length;
+        let last_block = (epoch + 1) * self.epoch_length - 1;
+        if self.read_through.load(Ordering::Relaxed) < last_block {
+            return Ok(false);
+        }
+        let last = self.store.last_input_up_to_block(last_block)?.unwrap_or(first);
+        let inputs = self.store.completed_range(first, last)?;
+        if inputs.iter().any(|(status, _)| *status == crate::store::InputStatus::Unprocessed) {
+            return Ok(false);
+        }
+        let before = tree.len();
+        let added = self.store.outputs_of_inputs(first, last + 1)?;
+        let mut grown = tree.clone();
+        for o in &added {
+            push(&mut grown, o)?;
+        }
+        let siblings = (before..grown.len())
+            .map(|i| grown.siblings(i).map(|s| (i, s)).ok_or(StoreError::Corrupt(format!("no output {i}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let claim = ClaimV2 {
+            epoch,
+            last_block,
+            input_count: last + 1,
+            output_count: grown.len(),
+            root: grown.root(),
+            submitted: false,
+            transaction_hash: None,
+        };
+        self.store.add_claim_v2(&claim, &siblings)?;
+        *tree = grown;
+        Ok(true)
+    }
+
+    /// What `/healthz` says about settlement.
+    fn report(&self, claims: &[ClaimV2]) {
+        let submitted: Vec<&ClaimV2> = claims.iter().filter(|c| c.submitted).collect();
+        let next = claims.last().map_or(0, |c| c.input_count);
+        let next_claim_block = match self.store.input(next) {
+            Ok(Some((record, _))) => Some((record.block_number / self.epoch_length + 1) * self.epoch_length - 1),
+            _ => None,
+        };
+        self.health.set_settlement(json!({
+            "mode": "claim",
+            "rollups": "v2",
+            "epoch_length": self.epoch_length,
+            "claims": submitted.len(),
+            "last_claimed_input": submitted.last().map(|c| c.input_count - 1),
+            "next_claim_block": next_claim_block,
+        }));
+    }
+}
+
+fn push(tree: &mut OutputsTree, o: &OutputV2) -> Result<(), StoreError> {
+    let bytes = output_bytes(&o.output).ok_or_else(|| StoreError::Corrupt("a report among the outputs".into()))?;
+    if tree.push(tree::keccak(&bytes)) != o.index {
+        return Err(StoreError::Corrupt(format!("output {} is not the tree's next leaf", o.index)));
+    }
+    Ok(())
+}
