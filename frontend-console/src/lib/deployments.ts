@@ -106,7 +106,8 @@ export function readContractsFromDirs(dirs: readonly string[]): Record<string, C
   for (const dir of dirs) {
     if (!existsSync(dir)) continue;
     for (const file of readdirSync(dir).sort()) {
-      if (!file.endsWith(".json") || file === "dapp.json") continue;
+      // The dev node's rollups.json says which Rollups it runs; it is no contract.
+      if (!file.endsWith(".json") || file === "dapp.json" || file === "rollups.json") continue;
       contracts[basename(file, ".json")] = { address: readAddressFile(join(dir, file)) };
     }
   }
