@@ -4,7 +4,7 @@
  * transaction; the rules (funds, zero amounts, what may be withdrawn) stay the dApp's.
  */
 import { type Address, parseEther } from "viem";
-import { parseAddress } from "./deployments.ts";
+import { parseAddress } from "./address.ts";
 import { ConsoleError } from "./errors.ts";
 
 const MAX_UINT256 = (1n << 256n) - 1n;

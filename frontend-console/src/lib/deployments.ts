@@ -9,7 +9,8 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Address, getAddress, isAddress } from "viem";
+import type { Address } from "viem";
+import { parseAddress } from "./address.ts";
 import { ConsoleError } from "./errors.ts";
 import { networkName } from "./networks.ts";
 
@@ -59,15 +60,7 @@ function readJson(path: string, what: string): unknown {
   }
 }
 
-export function parseAddress(value: unknown, what: string): Address {
-  if (typeof value !== "string" || !isAddress(value, { strict: false })) {
-    throw new ConsoleError(
-      `${what} is not an address: ${JSON.stringify(value)}`,
-      "an address is 0x followed by 40 hex digits",
-    );
-  }
-  return getAddress(value);
-}
+export { parseAddress };
 
 /** The `.address` of a deployment JSON file. */
 export function readAddressFile(path: string): Address {

@@ -11,20 +11,14 @@ import {
   encodeFunctionData,
   formatEther,
   isAddressEqual,
-  parseAbi,
 } from "viem";
 import { abis } from "./abis.ts";
 import { ConsoleError } from "./errors.ts";
 import type { OutputNode } from "./graphql.ts";
 import { type Asset, assetText, coinNotWithdrawable } from "./asset.ts";
+import { VOUCHER_CALLS } from "./voucher-calls.ts";
 
-/** The calls the dApp's withdrawal vouchers make (`crates/rollup/src/voucher.rs`). */
-export const VOUCHER_CALLS = parseAbi([
-  "function transfer(address to, uint256 amount)",
-  "function safeTransferFrom(address from, address to, uint256 tokenId)",
-  "function safeTransferFrom(address from, address to, uint256 id, uint256 amount, bytes data)",
-  "function withdrawEther(address receiver, uint256 value)",
-]);
+export { VOUCHER_CALLS };
 
 /** The calls as viem's plain `Abi`, for a call chosen at run time. */
 const voucherCalls: Abi = VOUCHER_CALLS;
