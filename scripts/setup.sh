@@ -9,9 +9,10 @@
 set -euo pipefail
 
 cross=(rustc-web cargo-web rust-web-src gcc-riscv64-linux-gnu libc6-dev-riscv64-cross ca-certificates)
+# chromium: the explorer's browser test drives Debian's build (puppeteer-core downloads none).
 case "${1:-}" in
   --cross) packages=("${cross[@]}") ;;
-  "") packages=("${cross[@]}" qemu-user-static python3-venv) ;;
+  "") packages=("${cross[@]}" qemu-user-static python3-venv chromium) ;;
   *) echo "setup: unknown option $1 (use --cross or nothing)" >&2; exit 2 ;;
 esac
 

@@ -42,6 +42,9 @@ step "console end-to-end against the dev node"
 cargo build --workspace --bins --locked
 (cd frontend-console && DEVNODE_BIN="$PWD/../target/debug/devnode" yarn -s test:e2e)
 
+step "explorer in headless Chromium against the dev node"
+(cd frontend-console && DEVNODE_BIN="$PWD/../target/debug/devnode" yarn -s test:browser)
+
 step "riscv64 backend"
 bin=$(scripts/build-riscv64.sh)
 

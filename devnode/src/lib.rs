@@ -4,6 +4,7 @@
 #![warn(unreachable_pub)]
 
 pub mod backend;
+pub mod explorer;
 pub mod graphql;
 pub mod health;
 pub mod http;

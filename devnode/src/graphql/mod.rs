@@ -30,6 +30,7 @@ use std::sync::Arc;
 use async_graphql::{EmptyMutation, EmptySubscription};
 use tokio::net::TcpListener;
 
+use crate::explorer::Explorer;
 use crate::health::Health;
 use crate::store::Store;
 pub use limits::MAX_ALIASES;
@@ -52,11 +53,14 @@ pub fn schema(store: Arc<Store>) -> ReaderSchema {
         .finish()
 }
 
-/// Serves the reader API on `listener` until `shutdown` completes, and the node's readiness at
-/// `/healthz` (or `/readyz`). Connections already open are left to finish on their own tasks.
+/// Serves the reader API on `listener` until `shutdown` completes, the node's readiness at
+/// `/healthz` (or `/readyz`), and the web explorer at `/explorer/` (its routes first, so that a
+/// failed node still serves the page that says why). Connections already open are left to finish
+/// on their own tasks.
 pub async fn serve(
     store: Arc<Store>,
     health: Health,
+    explorer: Explorer,
     listener: TcpListener,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
@@ -64,7 +68,13 @@ pub async fn serve(
     crate::http::serve(listener, shutdown, "GraphQL", move |req| {
         let schema = schema.clone();
         let health = health.clone();
-        async move { transport::handle(&schema, &health, req).await }
+        let explorer = explorer.clone();
+        async move {
+            match explorer.route(req.method(), req.uri().path()) {
+                Some(page) => page,
+                None => transport::handle(&schema, &health, req).await,
+            }
+        }
     })
     .await
 }

@@ -190,7 +190,12 @@ fn announce(book: &str, status: &Ready, config: &NodeConfig, ready_in: Duration)
         status.rpc_url,
         match &status.rpc_api_url {
             Some(rpc) => format!("JSON-RPC     {rpc}"),
-            None => format!("GraphQL      {}", status.graphql_url),
+            // The explorer reads GraphQL and v1 inspect: a v1 node serves it beside its reader.
+            None => format!(
+                "GraphQL      {}\n  explorer     {}",
+                status.graphql_url,
+                status.graphql_url.replace("/graphql", crate::explorer::PATH)
+            ),
         },
         status.inspect_url,
         status.graphql_url.replace("/graphql", "/healthz"),
@@ -362,8 +367,22 @@ pub async fn run(
                 async move { log("inspect")(serving.await) }
             }));
             tasks.0.push(tokio::spawn({
-                let serving =
-                    crate::graphql::serve(store.clone(), health.clone(), graphql_listener, stopped(shutdown.clone()));
+                let explorer = crate::explorer::Explorer::new(&crate::explorer::Links {
+                    inspect_url: format!("http://{inspect_address}/inspect"),
+                    rpc_url: rpc.url().to_string(),
+                    application: l1::checksum(book.application.app),
+                    backend: match &config.backend.runner {
+                        Some(runner) => format!("{} under {runner}", config.backend.program.display()),
+                        None => config.backend.program.display().to_string(),
+                    },
+                });
+                let serving = crate::graphql::serve(
+                    store.clone(),
+                    health.clone(),
+                    explorer,
+                    graphql_listener,
+                    stopped(shutdown.clone()),
+                );
                 async move { log("GraphQL")(serving.await) }
             }));
         }

@@ -1,6 +1,7 @@
 //! Integration tests of the dev node.
 #![allow(clippy::unwrap_used)]
 
+mod explorer;
 mod follow;
 mod graphql;
 mod l1;

@@ -1,4 +1,5 @@
 import { type Address, parseEther } from "viem";
+import type { Argv } from "yargs";
 import { payloadToHex } from "../lib/bytes.ts";
 import { contractAddress, parseAddress } from "../lib/deployments.ts";
 import { ConsoleError } from "../lib/errors.ts";
@@ -13,20 +14,9 @@ import {
   depositEther,
   rollups,
 } from "../lib/l1.ts";
-import { parseUint } from "../lib/ledger.ts";
+import { parseUint } from "../lib/asset.ts";
 import type { Out } from "../lib/output.ts";
 import { group, leaf, withConnect, withRollups } from "./options.ts";
-
-/** The token given by option, else the dev node's test token of that kind. */
-function tokenAddress(
-  r: Rollups,
-  given: string | undefined,
-  fallback: string,
-  label: string,
-): Address {
-  if (given !== undefined) return parseAddress(given, `--${label}`);
-  return contractAddress(r.deployment, fallback);
-}
 
 function done(out: Out, sent: Sent): void {
   out.result(`deposit successfully executed as input ${sent.input}`, sent);
@@ -40,6 +30,32 @@ async function start(
   const l1: L1 = await connect(args, out.progress);
   const r = rollups(l1, rollupsArgs);
   return { l1, r };
+}
+
+/** The connect and rollups options, and `--<flag>`, the token contract. */
+function withToken<K extends string>(y: Argv, flag: K, describe: string) {
+  return withRollups(withConnect(y)).option(flag, { describe, type: "string" as const });
+}
+
+/**
+ * Connects, then the token given by option, else the dev node's test token of that kind
+ * (`fallback`), and says which token and account are used (after `first`, when given).
+ */
+async function startWithToken(
+  args: Parameters<typeof connect>[0] & Parameters<typeof rollups>[1],
+  out: Out,
+  token: { given: string | undefined; flag: string; fallback: string; says: string },
+  first?: string,
+): Promise<{ l1: L1; r: Rollups; token: Address }> {
+  const { l1, r } = await start(args, out, args);
+  if (first !== undefined) out.progress(first);
+  const address =
+    token.given === undefined
+      ? contractAddress(r.deployment, token.fallback)
+      : parseAddress(token.given, `--${token.flag}`);
+  out.progress(`${token.says} "${address}"`);
+  out.progress(`using account "${l1.account.address}"`);
+  return { l1, r, token: address };
 }
 
 const ether = leaf(
@@ -79,22 +95,22 @@ const erc20 = leaf(
   "deposit",
   "Deposit ERC-20 tokens in DApp",
   (y) =>
-    withRollups(withConnect(y))
-      .option("erc20", {
-        describe: "ERC-20 address (default: the deployment's SimpleERC20)",
-        type: "string",
-      })
-      .option("amount", {
+    withToken(y, "erc20", "ERC-20 address (default: the deployment's SimpleERC20)").option(
+      "amount",
+      {
         describe: "Amount of ERC-20 tokens to deposit, in base units",
         type: "string",
         demandOption: true,
-      }),
+      },
+    ),
   async (args, out) => {
     const amount = parseUint(args.amount, "--amount");
-    const { l1, r } = await start(args, out, args);
-    const token = tokenAddress(r, args.erc20, "SimpleERC20", "erc20");
-    out.progress(`using ERC-20 token contract at address "${token}"`);
-    out.progress(`using account "${l1.account.address}"`);
+    const { l1, r, token } = await startWithToken(args, out, {
+      given: args.erc20,
+      flag: "erc20",
+      fallback: "SimpleERC20",
+      says: "using ERC-20 token contract at address",
+    });
     done(out, await depositErc20(l1, r, token, amount, "0x"));
   },
 );
@@ -103,23 +119,28 @@ const erc721 = leaf(
   "deposit",
   "Deposit ERC-721 tokens to a DApp",
   (y) =>
-    withRollups(withConnect(y))
-      .option("erc721", {
-        describe: "ERC-721 contract address (default: the deployment's SimpleERC721)",
-        type: "string",
-      })
-      .option("tokenId", {
-        describe: "The ID of the token being transfered",
-        type: "string",
-        demandOption: true,
-      }),
+    withToken(
+      y,
+      "erc721",
+      "ERC-721 contract address (default: the deployment's SimpleERC721)",
+    ).option("tokenId", {
+      describe: "The ID of the token being transfered",
+      type: "string",
+      demandOption: true,
+    }),
   async (args, out) => {
     const tokenId = parseUint(args.tokenId, "--tokenId");
-    const { l1, r } = await start(args, out, args);
-    out.progress(`depositing token ${tokenId}...`);
-    const token = tokenAddress(r, args.erc721, "SimpleERC721", "erc721");
-    out.progress(`using ERC-721 token contract at "${token}"`);
-    out.progress(`using account "${l1.account.address}"`);
+    const { l1, r, token } = await startWithToken(
+      args,
+      out,
+      {
+        given: args.erc721,
+        flag: "erc721",
+        fallback: "SimpleERC721",
+        says: "using ERC-721 token contract at",
+      },
+      `depositing token ${tokenId}...`,
+    );
     done(out, await depositErc721(l1, r, token, tokenId));
   },
 );
@@ -128,11 +149,7 @@ const erc1155 = leaf(
   "deposit",
   "Deposit ERC-1155 tokens to a DApp (several --tokenId/--amount pairs make a batch deposit)",
   (y) =>
-    withRollups(withConnect(y))
-      .option("erc1155", {
-        describe: "ERC-1155 contract address (default: the deployment's SimpleERC1155)",
-        type: "string",
-      })
+    withToken(y, "erc1155", "ERC-1155 contract address (default: the deployment's SimpleERC1155)")
       .option("tokenId", {
         describe: "Token ID (repeat for a batch)",
         type: "string",
@@ -154,10 +171,12 @@ const erc1155 = leaf(
         "give one --amount per --tokenId, in the same order",
       );
     }
-    const { l1, r } = await start(args, out, args);
-    const token = tokenAddress(r, args.erc1155, "SimpleERC1155", "erc1155");
-    out.progress(`using ERC-1155 token contract at "${token}"`);
-    out.progress(`using account "${l1.account.address}"`);
+    const { l1, r, token } = await startWithToken(args, out, {
+      given: args.erc1155,
+      flag: "erc1155",
+      fallback: "SimpleERC1155",
+      says: "using ERC-1155 token contract at",
+    });
     out.progress(
       `depositing ${ids.map((id, i) => `${amounts[i] ?? 0n} of token ${id}`).join(", ")}...`,
     );

@@ -1,13 +1,14 @@
 import { payloadToHex } from "../lib/bytes.ts";
 import { addInput, connect, rollups } from "../lib/l1.ts";
-import { GRAPHQL_URL, group, leaf, withConnect, withReader, withRollups } from "./options.ts";
-import { awaitResult } from "./ledger.ts";
+import { readerFor } from "../lib/reader.ts";
+import { group, leaf, withConnect, withNode } from "./options.ts";
+import { awaitResult } from "./submit.ts";
 
 const send = leaf(
   "send",
   "Send string input to DApp",
   (y) =>
-    withReader(withRollups(withConnect(y)), GRAPHQL_URL, "Reader URL (with --wait)")
+    withNode(withConnect(y), "Reader URL (with --wait)")
       .option("payload", {
         describe: "Input payload to send (text, or 0x-prefixed hex bytes)",
         type: "string",
@@ -30,7 +31,7 @@ const send = leaf(
       return;
     }
     out.progress(`input ${sent.input} added`);
-    await awaitResult(args.url, sent, args.timeout, out);
+    await awaitResult(readerFor(args, r.version), sent, args.timeout, out);
   },
 );
 

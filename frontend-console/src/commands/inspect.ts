@@ -1,19 +1,24 @@
 import { hexToText } from "../lib/bytes.ts";
 import { ConsoleError } from "../lib/errors.ts";
-import { formatInspect, inspect } from "../lib/inspect.ts";
-import { INSPECT_URL, leaf, withReader } from "./options.ts";
+import { formatInspect, inspect, inspectV2 } from "../lib/inspect.ts";
+import { inspectTarget } from "../lib/reader.ts";
+import { leaf, withInspect } from "./options.ts";
 
 export const inspectCommand = leaf(
   "inspect",
   "Inspect the state of the DApp",
   (y) =>
-    withReader(y, INSPECT_URL, "Reader inspect URL").option("payload", {
+    withInspect(y).option("payload", {
       describe: "Inspect payload to send (a path, e.g. balance/0x…)",
       type: "string",
       demandOption: true,
     }),
   async (args, out) => {
-    const result = await inspect(args.url, args.payload);
+    const target = inspectTarget(args);
+    const result =
+      target.version === "v1"
+        ? await inspect(target.url, args.payload)
+        : await inspectV2(target.url, args.payload);
     out.result(formatInspect(result), {
       http_status: result.httpStatus,
       status: result.status ?? null,

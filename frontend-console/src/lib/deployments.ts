@@ -9,7 +9,8 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type Address, getAddress, isAddress } from "viem";
+import type { Address } from "viem";
+import { parseAddress } from "./address.ts";
 import { ConsoleError } from "./errors.ts";
 import { networkName } from "./networks.ts";
 
@@ -24,6 +25,8 @@ export interface Deployment {
 }
 
 export interface RollupsArgs {
+  /** `--rollups v1|v2`; absent: from the deployment's `rollups.json`, else v1. */
+  rollups?: string | undefined;
   dapp: string;
   address?: string | undefined;
   addressFile?: string | undefined;
@@ -57,15 +60,7 @@ function readJson(path: string, what: string): unknown {
   }
 }
 
-export function parseAddress(value: unknown, what: string): Address {
-  if (typeof value !== "string" || !isAddress(value, { strict: false })) {
-    throw new ConsoleError(
-      `${what} is not an address: ${JSON.stringify(value)}`,
-      "an address is 0x followed by 40 hex digits",
-    );
-  }
-  return getAddress(value);
-}
+export { parseAddress };
 
 /** The `.address` of a deployment JSON file. */
 export function readAddressFile(path: string): Address {
@@ -107,13 +102,19 @@ function contractsOf(json: unknown, origin: string): Record<string, Contract> {
   return out;
 }
 
-/** Every `<Name>.json` of the folders but `dapp.json`, as the reference console reads them. */
+/** Files of the deployment folder that name no contract. */
+const NOT_CONTRACTS = new Set(["dapp.json", "rollups.json"]);
+
+/**
+ * Every `<Name>.json` of the folders but `dapp.json` (and the dev node's `rollups.json`), as the
+ * reference console reads them.
+ */
 export function readContractsFromDirs(dirs: readonly string[]): Record<string, Contract> {
   const contracts: Record<string, Contract> = {};
   for (const dir of dirs) {
     if (!existsSync(dir)) continue;
     for (const file of readdirSync(dir).sort()) {
-      if (!file.endsWith(".json") || file === "dapp.json") continue;
+      if (!file.endsWith(".json") || NOT_CONTRACTS.has(file)) continue;
       contracts[basename(file, ".json")] = { address: readAddressFile(join(dir, file)) };
     }
   }
@@ -168,4 +169,71 @@ export function contractAddress(deployment: Deployment, name: string): Address {
     );
   }
   return contract.address;
+}
+
+export type RollupsVersion = "v1" | "v2";
+
+/** The dev node's `<deployments>/localhost/rollups.json`: which Rollups it runs, and where. */
+export interface RollupsInfo {
+  version: string;
+  chainId?: number;
+  application?: Address;
+  applicationName?: string;
+  graphql?: string;
+  rpc?: string;
+  inspect?: string;
+}
+
+/** `rollups.json` of the deployment folder, or undefined when there is none. */
+export function readRollupsInfo(deployments: string): RollupsInfo | undefined {
+  const path = join(deployments, "localhost", "rollups.json");
+  if (!existsSync(path)) return undefined;
+  const json = readJson(path, "Rollups description") as Record<string, unknown> | null;
+  const version = json?.version;
+  if (typeof version !== "string") {
+    throw new ConsoleError(`${path} has no "version"`, START_NODE);
+  }
+  const text = (key: string): string | undefined => {
+    const value = json?.[key];
+    return typeof value === "string" ? value : undefined;
+  };
+  const application = text("application");
+  return {
+    version,
+    ...(typeof json?.chainId === "number" ? { chainId: json.chainId } : {}),
+    ...(application === undefined
+      ? {}
+      : { application: parseAddress(application, `"application" of ${path}`) }),
+    ...Object.fromEntries(
+      ["applicationName", "graphql", "rpc", "inspect"].flatMap((k) => {
+        const v = text(k);
+        return v === undefined ? [] : [[k, v]];
+      }),
+    ),
+  };
+}
+
+/**
+ * The Rollups version to speak: `--rollups`, else the major version of the deployment's
+ * `rollups.json`, else v1 (nodes that write no `rollups.json` are v1 ones).
+ */
+export function rollupsVersion(args: {
+  rollups?: string | undefined;
+  deployments: string;
+}): RollupsVersion {
+  if (args.rollups !== undefined) {
+    const v = args.rollups.trim().toLowerCase();
+    if (v === "v1" || v === "1") return "v1";
+    if (v === "v2" || v === "2") return "v2";
+    throw new ConsoleError(`--rollups is v1 or v2, got ${JSON.stringify(args.rollups)}`);
+  }
+  const info = readRollupsInfo(args.deployments);
+  if (info === undefined) return "v1";
+  const major = info.version.split(".")[0];
+  if (major === "1") return "v1";
+  if (major === "2") return "v2";
+  throw new ConsoleError(
+    `the deployment's rollups.json names Rollups ${info.version}, which the console does not speak`,
+    "pass --rollups v1 or v2",
+  );
 }

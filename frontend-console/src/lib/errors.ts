@@ -57,19 +57,20 @@ export function unreachable(what: string, url: string, flag: string): ConsoleErr
 
 /**
  * `fetch`, with a server that does not answer turned into `unreachable` (naming `server`, the URL
- * the user gave); the body as text.
+ * the user gave, and `flag`, the option that sets it); the body as text.
  */
 export async function fetchText(
   url: string,
   what: string,
   server: string,
   init?: RequestInit,
+  flag = "--url",
 ): Promise<{ status: number; text: string }> {
   try {
     const response = await fetch(url, init);
     return { status: response.status, text: await response.text() };
   } catch (e) {
-    if (isUnreachable(e)) throw unreachable(what, server, "--url");
+    if (isUnreachable(e)) throw unreachable(what, server, flag);
     throw e;
   }
 }

@@ -13,6 +13,8 @@ export interface OutputNode {
   input: { index: number };
   payload: string;
   destination?: string;
+  /** A Rollups v2 voucher's Ether value, in wei (decimal). */
+  value?: string;
   /** The whole proof from `fetchOutput`; from `fetchOutputs` with `proofs`, its `context` only. */
   proof?: Proof | Pick<Proof, "context"> | null;
 }
@@ -36,6 +38,7 @@ export interface ListedOutput {
   index: number;
   input: number;
   destination?: string;
+  value?: string;
   payload: string;
 }
 
@@ -127,6 +130,7 @@ export function listOutputs(nodes: readonly OutputNode[]): ListedOutput[] {
       index: n.index,
       input: n.input.index,
       ...(n.destination === undefined ? {} : { destination: n.destination }),
+      ...(n.value === undefined ? {} : { value: n.value }),
       payload: hexToText(n.payload),
     }));
 }

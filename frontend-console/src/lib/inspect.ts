@@ -1,4 +1,8 @@
-/** The inspect API: `GET <url>/<payload>`, answered with a status and reports. */
+/**
+ * The inspect API, answered with a status and reports: v1 `GET <url>/<payload>`, v2 `POST
+ * <url>/<application>` with the payload as the body.
+ */
+import { stringToHex } from "viem";
 import { ConsoleError, fetchText } from "./errors.ts";
 import { hexToText } from "./bytes.ts";
 
@@ -20,7 +24,24 @@ export function inspectUrl(url: string, payload: string): string {
 
 export async function inspect(url: string, payload: string): Promise<InspectResult> {
   const target = inspectUrl(url, payload);
-  const response = await fetchText(target, "inspect server", url);
+  return inspectAnswer(target, await fetchText(target, "inspect server", url));
+}
+
+/**
+ * A Rollups v2 inspect: the payload's UTF-8 bytes posted to the application's inspect URL. The
+ * answer's `exception` (a message, where v1 has a hex `exception_payload`) is kept as the
+ * message's bytes, so that it prints the same way.
+ */
+export async function inspectV2(url: string, payload: string): Promise<InspectResult> {
+  const response = await fetchText(url, "inspect server", url, {
+    method: "POST",
+    headers: { "content-type": "application/octet-stream" },
+    body: new TextEncoder().encode(payload),
+  });
+  return inspectAnswer(url, response);
+}
+
+function inspectAnswer(target: string, response: { status: number; text: string }): InspectResult {
   const text = response.text;
   if (response.status !== 200) {
     return { httpStatus: response.status, body: text, reports: [], exceptionPayload: null };
@@ -30,6 +51,7 @@ export async function inspect(url: string, payload: string): Promise<InspectResu
     processed_input_count?: unknown;
     reports?: unknown;
     exception_payload?: unknown;
+    exception?: unknown;
   };
   try {
     // `?? {}`: a body of `null` is JSON too.
@@ -53,7 +75,12 @@ export async function inspect(url: string, payload: string): Promise<InspectResu
       ? { processedInputCount: body.processed_input_count }
       : {}),
     reports,
-    exceptionPayload: typeof body.exception_payload === "string" ? body.exception_payload : null,
+    exceptionPayload:
+      typeof body.exception_payload === "string"
+        ? body.exception_payload
+        : typeof body.exception === "string" && body.exception !== ""
+          ? stringToHex(body.exception)
+          : null,
   };
 }
 

@@ -18,13 +18,15 @@ import {
   parseEventLogs,
 } from "viem";
 import { mnemonicToAccount } from "viem/accounts";
-import { abis } from "./abis.ts";
+import { abis, abisV2 } from "./abis.ts";
 import {
   type Deployment,
   type RollupsArgs,
+  type RollupsVersion,
   contractAddress,
   readDeployment,
   resolveDappAddress,
+  rollupsVersion,
 } from "./deployments.ts";
 import { ConsoleError, firstLine, isUnreachable, unreachable } from "./errors.ts";
 import { networkName } from "./networks.ts";
@@ -80,14 +82,17 @@ export async function connect(args: ConnectArgs, log: Log) {
 export type L1 = Awaited<ReturnType<typeof connect>>;
 
 export interface Rollups {
+  /** The application (v1: the CartesiDApp; v2: the Application). */
   dapp: Address;
   deployment: Deployment;
+  version: RollupsVersion;
 }
 
 export function rollups(l1: L1, args: RollupsArgs): Rollups {
+  const version = rollupsVersion(args);
   const dapp = resolveDappAddress(l1.chainId, args);
   const deployment = readDeployment(l1.chainId, args);
-  return { dapp, deployment };
+  return { dapp, deployment, version };
 }
 
 export interface Call {
@@ -184,23 +189,32 @@ export async function send(l1: L1, call: Call): Promise<TransactionReceipt> {
   }
 }
 
-/** The input index of the `InputAdded` event the InputBox emitted for `dapp` in the receipt. */
+/**
+ * The input index of the `InputAdded` event the InputBox emitted for `dapp` in the receipt
+ * (v1: `InputAdded(dapp, inputIndex, sender, input)`; v2: `InputAdded(appContract, index, input)`).
+ */
 export function inputIndexOf(
   receipt: TransactionReceipt,
   inputBox: Address,
   dapp: Address,
+  version: RollupsVersion = "v1",
 ): number {
   const events = parseEventLogs({
-    abi: abis.InputBox,
+    abi: version === "v1" ? abis.InputBox : abisV2.InputBox,
     eventName: "InputAdded",
     logs: receipt.logs,
   });
   for (const event of events) {
-    const args = event.args as { dapp?: Address; inputIndex?: bigint };
-    if (!isAddressEqual(event.address, inputBox) || args.dapp === undefined) continue;
-    if (isAddressEqual(args.dapp, dapp) && typeof args.inputIndex === "bigint") {
-      return Number(args.inputIndex);
-    }
+    const args = event.args as {
+      dapp?: Address;
+      inputIndex?: bigint;
+      appContract?: Address;
+      index?: bigint;
+    };
+    const app = version === "v1" ? args.dapp : args.appContract;
+    const index = version === "v1" ? args.inputIndex : args.index;
+    if (!isAddressEqual(event.address, inputBox) || app === undefined) continue;
+    if (isAddressEqual(app, dapp) && typeof index === "bigint") return Number(index);
   }
   throw new ConsoleError(
     `InputAdded event not found in receipt of transaction ${receipt.transactionHash}`,
@@ -216,26 +230,48 @@ export interface Sent {
 async function sendInput(l1: L1, r: Rollups, call: Call): Promise<Sent> {
   const receipt = await send(l1, call);
   const inputBox = contractAddress(r.deployment, "InputBox");
-  return { input: inputIndexOf(receipt, inputBox, r.dapp), transaction: receipt.transactionHash };
+  return {
+    input: inputIndexOf(receipt, inputBox, r.dapp, r.version),
+    transaction: receipt.transactionHash,
+  };
 }
 
 export function addInput(l1: L1, r: Rollups, payload: Hex): Promise<Sent> {
   return sendInput(l1, r, {
     address: contractAddress(r.deployment, "InputBox"),
-    abi: abis.InputBox,
+    abi: r.version === "v1" ? abis.InputBox : abisV2.InputBox,
     functionName: "addInput",
     args: [r.dapp, payload],
   });
 }
 
-export function depositEther(l1: L1, r: Rollups, wei: bigint, execLayerData: Hex): Promise<Sent> {
+type Portal =
+  "EtherPortal" | "ERC20Portal" | "ERC721Portal" | "ERC1155SinglePortal" | "ERC1155BatchPortal";
+
+/**
+ * A deposit: the portal's call, its input found in the receipt. The portals of v1 and v2 take the
+ * same arguments (v2's ERC20Portal sends no success byte to the application, which is the
+ * portal's business, not the caller's).
+ */
+function deposit(
+  l1: L1,
+  r: Rollups,
+  portal: Portal,
+  functionName: string,
+  args: readonly unknown[],
+  value?: bigint,
+): Promise<Sent> {
   return sendInput(l1, r, {
-    address: contractAddress(r.deployment, "EtherPortal"),
-    abi: abis.EtherPortal,
-    functionName: "depositEther",
-    args: [r.dapp, execLayerData],
-    value: wei,
+    address: contractAddress(r.deployment, portal),
+    abi: r.version === "v1" ? abis[portal] : abisV2[portal],
+    functionName,
+    args,
+    ...(value === undefined ? {} : { value }),
   });
+}
+
+export function depositEther(l1: L1, r: Rollups, wei: bigint, execLayerData: Hex): Promise<Sent> {
+  return deposit(l1, r, "EtherPortal", "depositEther", [r.dapp, execLayerData], wei);
 }
 
 export async function depositErc20(
@@ -263,12 +299,12 @@ export async function depositErc20(
     });
   }
   l1.log(`depositing ${amount} tokens...`);
-  return sendInput(l1, r, {
-    address: portal,
-    abi: abis.ERC20Portal,
-    functionName: "depositERC20Tokens",
-    args: [token, r.dapp, amount, execLayerData],
-  });
+  return deposit(l1, r, "ERC20Portal", "depositERC20Tokens", [
+    token,
+    r.dapp,
+    amount,
+    execLayerData,
+  ]);
 }
 
 export async function depositErc721(
@@ -284,12 +320,7 @@ export async function depositErc721(
     functionName: "approve",
     args: [portal, tokenId],
   });
-  return sendInput(l1, r, {
-    address: portal,
-    abi: abis.ERC721Portal,
-    functionName: "depositERC721Token",
-    args: [token, r.dapp, tokenId, "0x", "0x"],
-  });
+  return deposit(l1, r, "ERC721Portal", "depositERC721Token", [token, r.dapp, tokenId, "0x", "0x"]);
 }
 
 export async function depositErc1155(
@@ -300,10 +331,8 @@ export async function depositErc1155(
   amounts: readonly bigint[],
 ): Promise<Sent> {
   const single = tokenIds.length === 1;
-  const portal = contractAddress(
-    r.deployment,
-    single ? "ERC1155SinglePortal" : "ERC1155BatchPortal",
-  );
+  const name = single ? "ERC1155SinglePortal" : "ERC1155BatchPortal";
+  const portal = contractAddress(r.deployment, name);
   const approved = (await l1.publicClient.readContract({
     address: token,
     abi: abis.ERC1155,
@@ -319,21 +348,21 @@ export async function depositErc1155(
       args: [portal, true],
     });
   }
-  return sendInput(
-    l1,
-    r,
-    single
-      ? {
-          address: portal,
-          abi: abis.ERC1155SinglePortal,
-          functionName: "depositSingleERC1155Token",
-          args: [token, r.dapp, tokenIds[0], amounts[0], "0x", "0x"],
-        }
-      : {
-          address: portal,
-          abi: abis.ERC1155BatchPortal,
-          functionName: "depositBatchERC1155Token",
-          args: [token, r.dapp, tokenIds, amounts, "0x", "0x"],
-        },
-  );
+  return single
+    ? deposit(l1, r, name, "depositSingleERC1155Token", [
+        token,
+        r.dapp,
+        tokenIds[0],
+        amounts[0],
+        "0x",
+        "0x",
+      ])
+    : deposit(l1, r, name, "depositBatchERC1155Token", [
+        token,
+        r.dapp,
+        tokenIds,
+        amounts,
+        "0x",
+        "0x",
+      ]);
 }

@@ -21,7 +21,7 @@ import {
   fetchOutput,
   listOutputs,
 } from "./graphql.ts";
-import { type L1, type Rollups, revertReason, send } from "./l1.ts";
+import { type Call, type L1, type Rollups, revertReason, send } from "./l1.ts";
 
 const errorsOf = (abi: Abi) => abi.filter((item) => item.type === "error");
 
@@ -59,19 +59,42 @@ export const REVERT_MEANINGS: Readonly<Record<string, string>> = {
   InputIndexOutOfClaimBounds: "the output's input is outside the claim's input range",
 };
 
-const PROOF_HINT =
+export const PROOF_HINT =
   "the node's proof and the claim on chain disagree: check the dev node's log and --url";
 
 /** `Name(): what it means` for a known revert, with its name; else the reason as viem gives it. */
-export function explainRevert(error: unknown): { reason: string; name?: string } {
+export function explainRevert(
+  error: unknown,
+  meanings: Readonly<Record<string, string>> = REVERT_MEANINGS,
+): { reason: string; name?: string } {
   const reason = revertReason(error);
   const name = /^(\w+)\(/.exec(reason)?.[1];
-  const meaning = name === undefined ? undefined : REVERT_MEANINGS[name];
+  const meaning = name === undefined ? undefined : meanings[name];
   if (name === undefined || meaning === undefined) return { reason };
   return { reason: `${reason}: ${meaning}`, name };
 }
 
-function alreadyExecuted(index: number, input: number): ConsoleError {
+/**
+ * Sends a voucher's execution. Someone else's execution may come first, between the check and
+ * the send: the contract then refuses this one with `refusal`, which means "already executed".
+ */
+export async function sendExecution(
+  l1: L1,
+  call: Call,
+  refusal: string,
+  index: number,
+  input: number,
+): Promise<TransactionReceipt> {
+  try {
+    return await send(l1, call);
+  } catch (e) {
+    if (e instanceof ConsoleError && e.message.includes(refusal))
+      throw alreadyExecuted(index, input);
+    throw e;
+  }
+}
+
+export function alreadyExecuted(index: number, input: number): ConsoleError {
   return new ConsoleError(
     `voucher "${index}" from input "${input}" was already executed`,
     "a voucher executes once; `voucher list` shows which ones are executed",
@@ -216,16 +239,7 @@ export async function executeVoucher(
       "the destination refuses the call: does the dApp contract hold what the voucher pays?",
     );
   }
-  let receipt: TransactionReceipt;
-  try {
-    receipt = await send(l1, call);
-  } catch (e) {
-    // Someone else's execution may have come first: the contract then refuses this one.
-    if (e instanceof ConsoleError && /VoucherReexecutionNotAllowed/.test(e.message)) {
-      throw alreadyExecuted(index, input);
-    }
-    throw e;
-  }
+  const receipt = await sendExecution(l1, call, "VoucherReexecutionNotAllowed", index, input);
   if (!executedIn(receipt, r.dapp, input, index)) {
     throw new ConsoleError(
       `COULD NOT EXECUTE VOUCHER: transaction ${receipt.transactionHash} ran, but the voucher's call failed`,
@@ -242,10 +256,30 @@ export interface ProofWait {
 }
 
 /**
+ * Calls `read` until it gives something, for at most `timeoutMs`, calling `wait.onWait` between
+ * calls; what it gave, or undefined at the deadline.
+ */
+export async function pollFor<T>(
+  read: () => Promise<T | undefined>,
+  timeoutMs: number,
+  wait: ProofWait,
+): Promise<T | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await read();
+    if (found !== undefined) return found;
+    if (Date.now() >= deadline) return undefined;
+    await wait.onWait();
+    const left = deadline - Date.now();
+    await new Promise((done) => setTimeout(done, Math.max(0, Math.min(wait.pollMs ?? 500, left))));
+  }
+}
+
+/**
  * Polls the reader until the output has a proof, for at most `timeoutMs`; the output with its
  * proof, or undefined at the deadline.
  */
-export async function waitForProof(
+export function waitForProof(
   url: string,
   kind: "notice" | "voucher",
   index: number,
@@ -253,13 +287,12 @@ export async function waitForProof(
   timeoutMs: number,
   wait: ProofWait,
 ): Promise<(OutputNode & { proof: Proof }) | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const node = await fetchOutput(url, kind, index, input);
-    if (node.proof) return { ...node, proof: node.proof };
-    if (Date.now() >= deadline) return undefined;
-    await wait.onWait();
-    const left = deadline - Date.now();
-    await new Promise((done) => setTimeout(done, Math.max(0, Math.min(wait.pollMs ?? 500, left))));
-  }
+  return pollFor(
+    async () => {
+      const node = await fetchOutput(url, kind, index, input);
+      return node.proof ? { ...node, proof: node.proof } : undefined;
+    },
+    timeoutMs,
+    wait,
+  );
 }

@@ -23,8 +23,9 @@ export interface Settlement {
 const HEALTHZ_TIMEOUT_MS = 2000;
 
 /**
- * The `/healthz` URL beside a GraphQL URL (`…/graphql` → `…/healthz`, query dropped); undefined
- * when the URL does not end with `/graphql`, as then there is nothing to derive it from.
+ * The `/healthz` URL beside a GraphQL or JSON-RPC URL (`…/graphql` or `…/rpc` → `…/healthz`,
+ * query dropped); undefined when the URL ends with neither, as then there is nothing to derive
+ * it from.
  */
 export function healthzUrl(graphqlUrl: string): string | undefined {
   let url: URL;
@@ -34,8 +35,9 @@ export function healthzUrl(graphqlUrl: string): string | undefined {
     return undefined;
   }
   const path = url.pathname.replace(/\/+$/, "");
-  if (!path.endsWith("/graphql")) return undefined;
-  url.pathname = `${path.slice(0, -"/graphql".length)}/healthz`;
+  const api = ["/graphql", "/rpc"].find((end) => path.endsWith(end));
+  if (api === undefined) return undefined;
+  url.pathname = `${path.slice(0, -api.length)}/healthz`;
   url.search = "";
   url.hash = "";
   return url.toString();

@@ -4,73 +4,61 @@
  * the voucher runs.
  */
 import {
+  type Abi,
   type Address,
   type Hex,
   type PublicClient,
   encodeFunctionData,
   formatEther,
   isAddressEqual,
-  parseAbi,
 } from "viem";
 import { abis } from "./abis.ts";
 import { ConsoleError } from "./errors.ts";
 import type { OutputNode } from "./graphql.ts";
-import { type Asset, assetText } from "./ledger.ts";
+import { type Asset, assetText, coinNotWithdrawable } from "./asset.ts";
+import { VOUCHER_CALLS } from "./voucher-calls.ts";
 
-/** The calls the dApp's Rollups v1 withdrawal vouchers make (`crates/rollup/src/voucher.rs`). */
-export const VOUCHER_CALLS = parseAbi([
-  "function transfer(address to, uint256 amount)",
-  "function safeTransferFrom(address from, address to, uint256 tokenId)",
-  "function safeTransferFrom(address from, address to, uint256 id, uint256 amount, bytes data)",
-  "function withdrawEther(address receiver, uint256 value)",
-]);
+export { VOUCHER_CALLS };
 
-/** The voucher (destination and payload) that pays a withdrawal of `amount` to `receiver`. */
+/** The calls as viem's plain `Abi`, for a call chosen at run time. */
+const voucherCalls: Abi = VOUCHER_CALLS;
+
+/** What a withdrawal's voucher must be; `value` (wei) only in Rollups v2, where vouchers carry it. */
+export interface ExpectedVoucher {
+  destination: Address;
+  payload: Hex;
+  value?: bigint;
+}
+
+/**
+ * The voucher that pays a withdrawal of `amount` to `receiver`. Ether leaves a v1 dApp through
+ * its own `withdrawEther`, and a v2 application as the voucher's value sent to the receiver.
+ */
 export function expectedVoucher(
   asset: Asset,
   amount: bigint,
   receiver: Address,
   dapp: Address,
-): { destination: Address; payload: Hex } {
+  version: "v1" | "v2" = "v1",
+): ExpectedVoucher {
+  const call = (destination: Address, functionName: string, args: readonly unknown[]) => ({
+    destination,
+    payload: encodeFunctionData({ abi: voucherCalls, functionName, args }),
+    ...(version === "v2" ? { value: 0n } : {}),
+  });
   switch (asset.kind) {
     case "ETH":
-      return {
-        destination: dapp,
-        payload: encodeFunctionData({
-          abi: VOUCHER_CALLS,
-          functionName: "withdrawEther",
-          args: [receiver, amount],
-        }),
-      };
+      return version === "v1"
+        ? call(dapp, "withdrawEther", [receiver, amount])
+        : { destination: receiver, payload: "0x", value: amount };
     case "erc20":
-      return {
-        destination: asset.token,
-        payload: encodeFunctionData({
-          abi: VOUCHER_CALLS,
-          functionName: "transfer",
-          args: [receiver, amount],
-        }),
-      };
+      return call(asset.token, "transfer", [receiver, amount]);
     case "erc721":
-      return {
-        destination: asset.token,
-        payload: encodeFunctionData({
-          abi: VOUCHER_CALLS,
-          functionName: "safeTransferFrom",
-          args: [dapp, receiver, asset.id],
-        }),
-      };
+      return call(asset.token, "safeTransferFrom", [dapp, receiver, asset.id]);
     case "erc1155":
-      return {
-        destination: asset.token,
-        payload: encodeFunctionData({
-          abi: VOUCHER_CALLS,
-          functionName: "safeTransferFrom",
-          args: [dapp, receiver, asset.id, amount, "0x"],
-        }),
-      };
+      return call(asset.token, "safeTransferFrom", [dapp, receiver, asset.id, amount, "0x"]);
     case "COIN":
-      throw new ConsoleError("COIN exists only inside the ledger and cannot be withdrawn");
+      throw coinNotWithdrawable();
   }
 }
 
@@ -80,7 +68,7 @@ export function expectedVoucher(
  */
 export function matchingVouchers(
   nodes: readonly OutputNode[],
-  expected: { destination: Address; payload: Hex },
+  expected: ExpectedVoucher,
 ): OutputNode[] {
   return nodes
     .filter(
@@ -88,7 +76,8 @@ export function matchingVouchers(
         n.destination !== undefined &&
         /^0x[0-9a-fA-F]{40}$/.test(n.destination) &&
         isAddressEqual(n.destination as Address, expected.destination) &&
-        n.payload.toLowerCase() === expected.payload.toLowerCase(),
+        n.payload.toLowerCase() === expected.payload.toLowerCase() &&
+        (expected.value === undefined || n.value === expected.value.toString()),
     )
     .sort((a, b) => a.index - b.index);
 }

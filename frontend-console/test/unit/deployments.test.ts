@@ -8,9 +8,13 @@ import { getAddress, isAddress } from "viem";
 import {
   type RollupsArgs,
   contractAddress,
+  readContractsFromDirs,
   readDeployment,
+  readRollupsInfo,
   resolveDappAddress,
+  rollupsVersion,
 } from "../../src/lib/deployments.ts";
+import { applicationOf, inspectTarget, readerFor } from "../../src/lib/reader.ts";
 import { ConsoleError } from "../../src/lib/errors.ts";
 import { networkName } from "../../src/lib/networks.ts";
 
@@ -248,5 +252,98 @@ describe("contractAddress", () => {
     const deployment = { name: "localhost", chainId: "31337", contracts: {} };
     const e = consoleError(() => contractAddress(deployment, "ERC1155BatchPortal"));
     assert.match(e.message, /localhost deployment has no ERC1155BatchPortal contract/);
+  });
+});
+
+describe("rollups.json", () => {
+  const v2 = (deployments: string, extra: Record<string, unknown> = {}) =>
+    writeJson(join(deployments, "localhost", "rollups.json"), {
+      version: "2.2.0",
+      chainId: 31337,
+      application: A,
+      applicationName: "ledger",
+      authority: B,
+      epochLength: 1,
+      rpc: "http://127.0.0.1:4111/rpc",
+      inspect: "http://127.0.0.1:4111/inspect",
+      ...extra,
+    });
+
+  it("gives the version: v1 without it, its major version, or --rollups", () => {
+    const { deployments } = newCase();
+    assert.equal(rollupsVersion({ deployments }), "v1");
+    assert.equal(rollupsVersion({ deployments, rollups: "v2" }), "v2");
+    v2(deployments);
+    assert.equal(rollupsVersion({ deployments }), "v2");
+    assert.equal(rollupsVersion({ deployments, rollups: "v1" }), "v1");
+    writeJson(join(deployments, "localhost", "rollups.json"), { version: "1.4.5" });
+    assert.equal(rollupsVersion({ deployments }), "v1");
+  });
+
+  it("refuses a version the console does not speak, and a file without one", () => {
+    const { deployments } = newCase();
+    v2(deployments, { version: "3.0.0-alpha.1" });
+    assert.match(
+      consoleError(() => rollupsVersion({ deployments })).message,
+      /Rollups 3\.0\.0-alpha\.1/,
+    );
+    assert.match(
+      consoleError(() => rollupsVersion({ deployments, rollups: "v3" })).message,
+      /--rollups/,
+    );
+    writeJson(join(deployments, "localhost", "rollups.json"), { rpc: "x" });
+    assert.match(consoleError(() => readRollupsInfo(deployments)).message, /has no "version"/);
+  });
+
+  it("is not read as a contract", () => {
+    const { deployments } = newCase();
+    v2(deployments);
+    writeJson(join(deployments, "localhost", "InputBox.json"), { address: C });
+    assert.deepEqual(Object.keys(readContractsFromDirs([join(deployments, "localhost")])), [
+      "InputBox",
+    ]);
+  });
+
+  it("gives a v2 reader its JSON-RPC URL and application, which options override", () => {
+    const { deployments } = newCase();
+    v2(deployments);
+    const base = { ...args(deployments), url: "http://graphql" };
+    assert.deepEqual(readerFor(base), {
+      version: "v2",
+      rpc: "http://127.0.0.1:4111/rpc",
+      application: getAddress(A),
+    });
+    assert.deepEqual(readerFor({ ...base, rpcUrl: "http://other/rpc", address: D }), {
+      version: "v2",
+      rpc: "http://other/rpc",
+      application: getAddress(D),
+    });
+    assert.deepEqual(readerFor({ ...base, rollups: "v1" }), {
+      version: "v1",
+      url: "http://graphql",
+    });
+  });
+
+  it("falls back to dapp.json for the application", () => {
+    const { deployments } = newCase();
+    writeJson(join(deployments, "localhost", "dapp.json"), { address: B });
+    assert.equal(applicationOf(args(deployments)), getAddress(B));
+  });
+
+  it("gives v2 inspects the application's URL", () => {
+    const { deployments } = newCase();
+    v2(deployments);
+    assert.deepEqual(inspectTarget({ deployments }), {
+      version: "v2",
+      url: `http://127.0.0.1:4111/inspect/${getAddress(A)}`,
+    });
+    assert.deepEqual(inspectTarget({ deployments, url: "http://x/inspect/ledger" }), {
+      version: "v2",
+      url: "http://x/inspect/ledger",
+    });
+    assert.deepEqual(inspectTarget({ deployments, rollups: "v1" }), {
+      version: "v1",
+      url: "http://localhost:5005/inspect",
+    });
   });
 });

@@ -15,7 +15,8 @@ import {
   waitForInput,
 } from "../../src/lib/graphql.ts";
 import { formatInspect, inspect, inspectUrl } from "../../src/lib/inspect.ts";
-import { fetchBalances, queryLedger, waitOutcome } from "../../src/lib/ledger.ts";
+import { waitOutcome } from "../../src/lib/outcome.ts";
+import { fetchBalances, queryLedger } from "../../src/lib/queries.ts";
 
 interface Seen {
   method: string;

@@ -5,15 +5,8 @@ import { describe, it } from "node:test";
 import { type Address, decodeFunctionData, parseEther, toFunctionSignature } from "viem";
 import { hexToJson, hexToText, isBytesLike, payloadToHex } from "../../src/lib/bytes.ts";
 import { ConsoleError } from "../../src/lib/errors.ts";
-import {
-  type Asset,
-  LEDGER_ABI,
-  abiPayload,
-  assetText,
-  jsonPayload,
-  parseAmount,
-  parseAsset,
-} from "../../src/lib/ledger.ts";
+import { type Asset, assetText, parseAmount, parseAsset } from "../../src/lib/asset.ts";
+import { LEDGER_ABI, abiPayload, jsonPayload } from "../../src/lib/payload.ts";
 
 const TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
 const TOKEN_LOWER = TOKEN.toLowerCase();

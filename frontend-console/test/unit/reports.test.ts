@@ -3,15 +3,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { type Hex, stringToHex } from "viem";
 import { ConsoleError } from "../../src/lib/errors.ts";
-import {
-  type Balance,
-  type LedgerReport,
-  decodeLedgerReport,
-  describeAccepted,
-  formatBalances,
-  formatUnits,
-  routes,
-} from "../../src/lib/ledger.ts";
+import { type Balance, formatBalances, formatUnits } from "../../src/lib/format.ts";
+import { routes } from "../../src/lib/queries.ts";
+import { type LedgerReport, decodeLedgerReport, describeAccepted } from "../../src/lib/reports.ts";
 
 const TX1 = `0x${"ab".repeat(32)}`;
 const TX2 = `0x${"cd".repeat(32)}`;

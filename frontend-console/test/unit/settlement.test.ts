@@ -30,6 +30,11 @@ describe("healthzUrl", () => {
     );
   });
 
+  it("and the trailing /rpc path of a v2 node's JSON-RPC URL", () => {
+    assert.equal(healthzUrl("http://127.0.0.1:4000/rpc"), "http://127.0.0.1:4000/healthz");
+    assert.equal(healthzUrl("http://127.0.0.1:4000/rpcx"), undefined);
+  });
+
   it("has nothing to derive from a URL without /graphql, or not a URL", () => {
     assert.equal(healthzUrl("http://localhost:4000/reader"), undefined);
     assert.equal(healthzUrl("http://localhost:4000/graphqlx"), undefined);

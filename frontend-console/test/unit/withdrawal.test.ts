@@ -13,7 +13,7 @@ import {
 import { abis } from "../../src/lib/abis.ts";
 import { ConsoleError } from "../../src/lib/errors.ts";
 import type { OutputNode } from "../../src/lib/graphql.ts";
-import type { Asset } from "../../src/lib/ledger.ts";
+import type { Asset } from "../../src/lib/asset.ts";
 import {
   VOUCHER_CALLS,
   balanceChange,
@@ -96,6 +96,21 @@ const voucherNode = (
   proof: proven ? { context: "0x00" } : null,
 });
 
+describe("expectedVoucher in Rollups v2", () => {
+  it("sends Ether as the voucher's value to the receiver, with no call", () => {
+    assert.deepEqual(expectedVoucher(eth, 10n, ME, DAPP, "v2"), {
+      destination: ME,
+      payload: "0x",
+      value: 10n,
+    });
+  });
+
+  it("calls tokens as in v1, with a zero value", () => {
+    const v1 = expectedVoucher(erc20, 10n, ME, DAPP);
+    assert.deepEqual(expectedVoucher(erc20, 10n, ME, DAPP, "v2"), { ...v1, value: 0n });
+  });
+});
+
 describe("matchingVouchers", () => {
   const mine = expectedVoucher(erc20, 10n, ME, DAPP);
   const bobs = expectedVoucher(erc20, 10n, BOB, DAPP);
@@ -123,6 +138,19 @@ describe("matchingVouchers", () => {
       [1, 3],
     );
     assert.deepEqual(matchingVouchers([], mine), []);
+  });
+
+  it("compares a v2 voucher's value too", () => {
+    const ether = expectedVoucher(eth, 10n, ME, DAPP, "v2");
+    const nodes = [
+      { ...voucherNode(0, ME, "0x"), value: "9" },
+      { ...voucherNode(1, ME, "0x"), value: "10" },
+      voucherNode(2, ME, "0x"),
+    ];
+    assert.deepEqual(
+      matchingVouchers(nodes, ether).map((n) => n.index),
+      [1],
+    );
   });
 });
 

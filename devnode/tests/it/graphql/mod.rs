@@ -72,7 +72,8 @@ async fn start_with(store: Arc<Store>, health: Health) -> Server {
     let listener = testkit::local_listener().await;
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(devnode::graphql::serve(store, health, listener, async move {
+    let explorer = devnode::explorer::Explorer::new(&devnode::explorer::Links::default());
+    tokio::spawn(devnode::graphql::serve(store, health, explorer, listener, async move {
         let _ = stopped.await;
     }));
     Server { addr, _stop: stop }
