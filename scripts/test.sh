@@ -62,7 +62,7 @@ done
 echo "$count transcripts identical" >&2
 
 # The same comparison at scale, on a generated 1,000-request stream; the native side is the debug
-# build above, so its rates are no measure of the riscv64 cost (README, "Performance").
+# build above, so its rates are no measure of the riscv64 cost (README, "riscv64").
 step "determinism: a generated stream, native and riscv64"
 NATIVE_BIN=target/debug/dapp RISCV64_BIN="$bin" scripts/determinism.sh 1000
 step "all tests passed"
