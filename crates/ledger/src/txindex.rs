@@ -50,7 +50,31 @@ impl TxIndex {
 /// packed `height << 16 | index in block` per account and transaction, 8 bytes, never a copy.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct AccountIndex {
-    positions: BTreeMap<Address, Vec<u64>>,
+    positions: BTreeMap<Address, Positions>,
+}
+
+/// One account's positions. Most accounts touch few transactions, so the first is kept inline
+/// (in the map entry, no allocation of its own); the list is allocated from the second.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Positions {
+    One(u64),
+    Many(Vec<u64>),
+}
+
+impl Positions {
+    fn push(&mut self, position: u64) {
+        match self {
+            Positions::One(first) => *self = Positions::Many(vec![*first, position]),
+            Positions::Many(list) => list.push(position),
+        }
+    }
+
+    fn as_slice(&self) -> &[u64] {
+        match self {
+            Positions::One(first) => std::slice::from_ref(first),
+            Positions::Many(list) => list,
+        }
+    }
 }
 
 impl AccountIndex {
@@ -59,21 +83,30 @@ impl AccountIndex {
     pub(crate) fn push_block(&mut self, height: u64, parties: impl Iterator<Item = (Address, Address)>) {
         for (i, (from, to)) in parties.enumerate() {
             let position = (height << INDEX_BITS) | i as u64;
-            self.positions.entry(from).or_default().push(position);
+            self.push(from, position);
             if to != from {
-                self.positions.entry(to).or_default().push(position);
+                self.push(to, position);
+            }
+        }
+    }
+
+    fn push(&mut self, address: Address, position: u64) {
+        match self.positions.get_mut(&address) {
+            Some(list) => list.push(position),
+            None => {
+                self.positions.insert(address, Positions::One(position));
             }
         }
     }
 
     /// How many sealed transactions touch `address`.
     pub(crate) fn count(&self, address: &Address) -> usize {
-        self.positions.get(address).map_or(0, Vec::len)
+        self.positions.get(address).map_or(0, |p| p.as_slice().len())
     }
 
     /// The `n`th sealed transaction of `address`, newest first, as (height, index in block).
     pub(crate) fn newest(&self, address: &Address, n: usize) -> Option<(u64, u32)> {
-        let list = self.positions.get(address)?;
+        let list = self.positions.get(address)?.as_slice();
         let p = *list.get(list.len().checked_sub(n + 1)?)?;
         Some((p >> INDEX_BITS, (p & 0xffff) as u32))
     }
@@ -131,6 +164,8 @@ mod tests {
         assert_eq!((index.count(&b), index.newest(&b, 0)), (3, Some((2, 1))));
         assert_eq!((index.count(&c), index.newest(&c, 1)), (1, None));
         assert_eq!(index.count(&Address([9; 20])), 0);
+        // The inline first position costs nothing over the list it replaces.
+        assert_eq!(std::mem::size_of::<Positions>(), std::mem::size_of::<Vec<u64>>());
     }
 
     #[test]
