@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crate::block::Header;
 use crate::tx::{Tx, TxKind};
-use crate::txindex::TxIndex;
+use crate::txindex::{AccountIndex, TxIndex};
 use crate::types::{Address, Hash, U256};
 
 /// A sealed block: its header and transactions (stored compactly; see
@@ -58,13 +58,20 @@ pub(crate) struct Chain {
     block_ids: BTreeMap<Hash, u64>,
     /// Sealed transactions by hash prefix; candidates are checked against the stored block.
     tx_index: TxIndex,
+    /// Sealed transactions by sender and receiver, for an account's history.
+    accounts: AccountIndex,
     sealed_txs: u64,
 }
 
 impl Chain {
     pub(crate) fn new(genesis: Header) -> Chain {
-        let mut chain =
-            Chain { blocks: Vec::new(), block_ids: BTreeMap::new(), tx_index: TxIndex::default(), sealed_txs: 0 };
+        let mut chain = Chain {
+            blocks: Vec::new(),
+            block_ids: BTreeMap::new(),
+            tx_index: TxIndex::default(),
+            accounts: AccountIndex::default(),
+            sealed_txs: 0,
+        };
         chain.push(genesis, Vec::new(), &[]);
         chain
     }
@@ -73,6 +80,7 @@ impl Chain {
     pub(crate) fn push(&mut self, header: Header, txs: Vec<StoredTx>, hashes: &[Hash]) {
         let height = header.height;
         self.tx_index.push_block(height, hashes);
+        self.accounts.push_block(height, txs.iter().map(|t| (t.from, t.to)));
         self.sealed_txs += txs.len() as u64;
         self.block_ids.insert(header.hash(), height);
         self.blocks.push(Block { header, txs });
@@ -97,6 +105,25 @@ impl Chain {
     /// Sealed (height, index) pairs whose hash may be `hash`: callers check each.
     pub(crate) fn tx_candidates<'a>(&'a self, hash: &Hash) -> impl Iterator<Item = (u64, u32)> + 'a {
         self.tx_index.candidates(hash)
+    }
+
+    /// The index of sealed transactions by account.
+    pub(crate) fn accounts(&self) -> &AccountIndex {
+        &self.accounts
+    }
+
+    /// The account index rebuilt from the stored blocks, to check the incremental one.
+    pub(crate) fn accounts_rebuilt(&self) -> AccountIndex {
+        let mut index = AccountIndex::default();
+        for block in &self.blocks {
+            index.push_block(block.header.height, block.txs.iter().map(|t| (t.from, t.to)));
+        }
+        index
+    }
+
+    #[cfg(test)]
+    pub(crate) fn accounts_mut_for_tests(&mut self) -> &mut AccountIndex {
+        &mut self.accounts
     }
 
     pub(crate) fn sealed_txs(&self) -> u64 {

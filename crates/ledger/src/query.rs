@@ -89,6 +89,10 @@ impl Ledger {
                 let limit = p.limit(max)?;
                 Ok(self.blocks_json(from, limit))
             }
+            ["txs", address] => {
+                let p = Params::parse(query, &["offset", "limit"])?;
+                Ok(self.account_txs_json(&address.parse()?, p.u64("offset", 0)?, p.limit(max)?))
+            }
             ["tx", hash] => {
                 Params::parse(query, &[])?;
                 let hash: Hash = hash.parse()?;

@@ -34,10 +34,20 @@ const LIST_BUDGET: usize = MAX_OUTPUT_BYTES - 2048;
 /// [`MAX_OUTPUT_BYTES`]; returns them and the offset to continue from, if any remain.
 fn page_json<T>(items: &[T], offset: u64, limit: usize, to_json: impl Fn(&T) -> Value) -> (Vec<Value>, Option<u64>) {
     let start = usize::try_from(offset).unwrap_or(usize::MAX).min(items.len());
+    page_from(items.len(), start, limit, items[start..].iter().map(to_json))
+}
+
+/// [`page_json`] over a list of `total` items given lazily from `start`, so that a long list
+/// (an account's transactions) is never materialized beyond the page.
+fn page_from(
+    total: usize,
+    start: usize,
+    limit: usize,
+    items: impl Iterator<Item = Value>,
+) -> (Vec<Value>, Option<u64>) {
     let mut out = Vec::new();
     let mut used = 0;
-    for item in items[start..].iter().take(limit) {
-        let v = to_json(item);
+    for v in items.take(limit) {
         let size = v.to_string().len() + 1;
         if !out.is_empty() && used + size > LIST_BUDGET {
             break;
@@ -46,7 +56,7 @@ fn page_json<T>(items: &[T], offset: u64, limit: usize, to_json: impl Fn(&T) -> 
         out.push(v);
     }
     let end = start + out.len();
-    (out, (end < items.len()).then_some(end as u64))
+    (out, (end < total).then_some(end as u64))
 }
 
 impl Rejection {
@@ -234,6 +244,39 @@ impl Ledger {
         let pool = self.pool();
         let (txs, next) = page_json(pool, offset, limit, |(h, tx)| tx.to_json(h));
         json!({"size": pool.len(), "offset": offset, "next_offset": next, "txs": txs})
+    }
+
+    /// The transactions `address` sent or received: sealed ones newest first (with their block),
+    /// then pending ones in pool order, paged over that one list.
+    pub(crate) fn account_txs_json(&self, address: &Address, offset: u64, limit: usize) -> Value {
+        let index = self.chain().accounts();
+        let sealed = index.count(address);
+        let pending: Vec<&(Hash, Tx)> =
+            self.pool().iter().filter(|(_, tx)| tx.from == *address || tx.to == *address).collect();
+        let total = sealed + pending.len();
+        let start = usize::try_from(offset).unwrap_or(usize::MAX).min(total);
+        let items = (start..total).filter_map(|n| {
+            if n >= sealed {
+                let (h, tx) = pending[n - sealed];
+                let mut v = tx.to_json(h);
+                v["status"] = json!("pending");
+                return Some(v);
+            }
+            let (height, index) = index.newest(address, n)?;
+            let tx = self.materialize(self.block(height)?.txs.get(index as usize)?);
+            let location = TxLocation::Sealed { height, index };
+            Some(self.tx_json(&tx.hash(), &tx, location))
+        });
+        let (txs, next) = page_from(total, start, limit, items);
+        json!({
+            "address": address,
+            "sealed": sealed,
+            "pending": pending.len(),
+            "order": "sealed newest first, then pending",
+            "offset": offset,
+            "next_offset": next,
+            "txs": txs,
+        })
     }
 
     pub(crate) fn supply_json(&self, offset: u64, limit: usize) -> Value {

@@ -1,6 +1,8 @@
-//! The index of sealed transactions by hash.
+//! The indexes of sealed transactions: by hash, and by account.
 
-use crate::types::{prefix_u64, Hash};
+use std::collections::BTreeMap;
+
+use crate::types::{prefix_u64, Address, Hash};
 
 /// Sealed transactions by the first 8 bytes of their hash, log-structured: each block adds one
 /// sorted run, and the two newest runs merge while the older is at most twice the newer. A
@@ -44,6 +46,72 @@ impl TxIndex {
     }
 }
 
+/// Sealed transactions by the accounts they touch (sender and receiver), oldest first: one
+/// packed `height << 16 | index in block` per account and transaction, 8 bytes, never a copy.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct AccountIndex {
+    positions: BTreeMap<Address, Positions>,
+}
+
+/// One account's positions. Most accounts touch few transactions, so the first is kept inline
+/// (in the map entry, no allocation of its own); the list is allocated from the second.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Positions {
+    One(u64),
+    Many(Vec<u64>),
+}
+
+impl Positions {
+    fn push(&mut self, position: u64) {
+        match self {
+            Positions::One(first) => *self = Positions::Many(vec![*first, position]),
+            Positions::Many(list) => list.push(position),
+        }
+    }
+
+    fn as_slice(&self) -> &[u64] {
+        match self {
+            Positions::One(first) => std::slice::from_ref(first),
+            Positions::Many(list) => list,
+        }
+    }
+}
+
+impl AccountIndex {
+    /// Indexes one block; `parties` gives each transaction's (from, to), in block order. A
+    /// transaction from an account to itself is listed once for it.
+    pub(crate) fn push_block(&mut self, height: u64, parties: impl Iterator<Item = (Address, Address)>) {
+        for (i, (from, to)) in parties.enumerate() {
+            let position = (height << INDEX_BITS) | i as u64;
+            self.push(from, position);
+            if to != from {
+                self.push(to, position);
+            }
+        }
+    }
+
+    fn push(&mut self, address: Address, position: u64) {
+        match self.positions.get_mut(&address) {
+            Some(list) => list.push(position),
+            None => {
+                self.positions.insert(address, Positions::One(position));
+            }
+        }
+    }
+
+    /// How many sealed transactions touch `address`.
+    pub(crate) fn count(&self, address: &Address) -> usize {
+        self.positions.get(address).map_or(0, |p| p.as_slice().len())
+    }
+
+    /// The `n`th sealed transaction of `address`, newest first, as (height, index in block).
+    pub(crate) fn newest(&self, address: &Address, n: usize) -> Option<(u64, u32)> {
+        let list = self.positions.get(address)?.as_slice();
+        let p = *list.get(list.len().checked_sub(n + 1)?)?;
+        Some((p >> INDEX_BITS, (p & 0xffff) as u32))
+    }
+}
+
 fn merge(a: Vec<(u64, u64)>, b: Vec<(u64, u64)>) -> Vec<(u64, u64)> {
     let mut out = Vec::with_capacity(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
@@ -82,6 +150,22 @@ mod tests {
         assert!(index.runs.len() <= 12, "{} runs", index.runs.len());
         assert!(index.runs.iter().all(|r| r.windows(2).all(|w| w[0] <= w[1])));
         assert_eq!(index.candidates(&sha256(&[b"absent"])).count(), 0);
+    }
+
+    #[test]
+    fn account_positions_are_listed_newest_first_once_each() {
+        let (a, b, c) = (Address([1; 20]), Address([2; 20]), Address([3; 20]));
+        let mut index = AccountIndex::default();
+        index.push_block(1, [(a, a), (a, b)].into_iter());
+        index.push_block(2, [(c, b), (b, a)].into_iter());
+        assert_eq!(index.count(&a), 3);
+        let listed: Vec<_> = (0..4).map(|n| index.newest(&a, n)).collect();
+        assert_eq!(listed, [Some((2, 1)), Some((1, 1)), Some((1, 0)), None]);
+        assert_eq!((index.count(&b), index.newest(&b, 0)), (3, Some((2, 1))));
+        assert_eq!((index.count(&c), index.newest(&c, 1)), (1, None));
+        assert_eq!(index.count(&Address([9; 20])), 0);
+        // The inline first position costs nothing over the list it replaces.
+        assert_eq!(std::mem::size_of::<Positions>(), std::mem::size_of::<Vec<u64>>());
     }
 
     #[test]

@@ -91,6 +91,7 @@ macro_rules! golden_scripts {
 
 golden_scripts! {
     script_abi => "abi",
+    script_account_txs => "account-txs",
     script_errors => "errors",
     script_inspect => "inspect",
     script_notices => "notices",

@@ -1,5 +1,6 @@
 /** `ledger`: the dApp's own commands, built on the typed functions of src/lib. */
 import type { Address } from "viem";
+import type { Argv } from "yargs";
 import { abis } from "../lib/abis.ts";
 import { parseAmount, parseAsset } from "../lib/asset.ts";
 import { contractAddress, parseAddress } from "../lib/deployments.ts";
@@ -82,28 +83,34 @@ const relay = leaf(
 
 const reading = withInspect;
 
+/** `--address`, else the --mnemonic/--accountIndex account. */
+const accountOptions = <T>(y: Argv<T>) =>
+  y
+    .option("address", { describe: "Account to show", type: "string" })
+    .option("mnemonic", {
+      describe: "Wallet mnemonic",
+      type: "string",
+      default: process.env.MNEMONIC ?? DEVNET_MNEMONIC,
+    })
+    .option("accountIndex", {
+      describe: "Account index from mnemonic",
+      type: "number",
+      default: 0,
+    });
+
+function accountOf(args: { address?: string; mnemonic: string; accountIndex: number }): Address {
+  return args.address === undefined
+    ? accountFrom(args.mnemonic, args.accountIndex).address
+    : parseAddress(args.address, "--address");
+}
+
 const balance = leaf(
   "balance",
   "Balances of an account (default: the --mnemonic/--accountIndex account)",
   (y) =>
-    reading(y)
-      .option("address", { describe: "Account to show", type: "string" })
-      .option("asset", { describe: "Only this asset", type: "string" })
-      .option("mnemonic", {
-        describe: "Wallet mnemonic",
-        type: "string",
-        default: process.env.MNEMONIC ?? DEVNET_MNEMONIC,
-      })
-      .option("accountIndex", {
-        describe: "Account index from mnemonic",
-        type: "number",
-        default: 0,
-      }),
+    accountOptions(reading(y)).option("asset", { describe: "Only this asset", type: "string" }),
   async (args, out) => {
-    const address: Address =
-      args.address === undefined
-        ? accountFrom(args.mnemonic, args.accountIndex).address
-        : parseAddress(args.address, "--address");
+    const address = accountOf(args);
     if (args.asset !== undefined) {
       const asset = parseAsset(args.asset, resolverFor(args.deployments));
       const b = (await queryLedger(
@@ -195,8 +202,31 @@ const pool = leaf(
   },
 );
 
+const txs = leaf(
+  "txs",
+  "Transactions an account sent or received: sealed ones newest first, then pending ones",
+  (y) =>
+    accountOptions(reading(y))
+      .option("offset", { describe: "First transaction to show", type: "number", default: 0 })
+      .option("limit", { describe: "How many to show (the ledger caps it)", type: "number" }),
+  async (args, out) => {
+    const address = accountOf(args);
+    const p = await queryLedger(inspectTarget(args), routes.txs(address, args.offset, args.limit));
+    const list = (p.txs as (BlockTx & { status: string; block?: number })[] | undefined) ?? [];
+    const lines = [
+      `${address}: ${String(p.sealed)} sealed, ${String(p.pending)} pending transaction(s)`,
+      ...list.map(
+        (t) =>
+          `  ${t.block === undefined ? "pending " : `block ${String(t.block)}`} ${t.hash} ${t.kind} ${t.asset} ${t.amount} ${t.from} -> ${t.to}`,
+      ),
+    ];
+    if (typeof p.next_offset === "number") lines.push(`  … more: --offset ${p.next_offset}`);
+    out.result(lines, p);
+  },
+);
+
 export const ledgerCommand = group(
   "ledger",
   "Speak the ledger dApp: transfers, withdrawals, mining and queries",
-  [transfer, withdraw, mine, relay, balance, block, info, pool],
+  [transfer, withdraw, mine, relay, balance, block, info, pool, txs],
 );

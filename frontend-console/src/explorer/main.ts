@@ -21,7 +21,7 @@ import { Html, age, classifySearch, link, markup, short } from "./html.ts";
 
 /** How often the live views ask the node again. */
 const POLL_MS = 2000;
-/** Blocks on the chain view, and blocks an account page looks through for its transactions. */
+/** Blocks on the chain view. */
 const LATEST_BLOCKS = 20;
 /** Inputs on the inputs view. */
 const LATEST_INPUTS = 30;
@@ -244,34 +244,26 @@ async function txPage(api: Api, hash: string): Promise<Page> {
   };
 }
 
-async function accountPage(api: Api, address: Address): Promise<Page> {
-  const [balances, info, pool] = await Promise.all([
+async function accountPage(api: Api, address: Address, offset: number): Promise<Page> {
+  const route = `account/${address}`;
+  const [balances, page] = await Promise.all([
     api.balances(address),
-    api.ledger("info"),
-    api.ledger("pool"),
+    api.ledgerAs<{ sealed: number; pending: number; next_offset: number | null; txs: Tx[] }>(
+      `txs/${address.toLowerCase()}${offset > 0 ? `?offset=${offset}` : ""}`,
+    ),
   ]);
-  const height = info.height as number;
-  const mine = (t: Tx) =>
-    t.from.toLowerCase() === address.toLowerCase() || t.to.toLowerCase() === address.toLowerCase();
-  // The ledger has no per-account index among its inspect routes: the page looks through the
-  // pool and the latest blocks, and says so.
-  const from = Math.max(1, height - LATEST_BLOCKS + 1);
-  const heights = Array.from({ length: Math.max(0, height - from + 1) }, (_, i) => height - i);
-  const blocks = await Promise.all(heights.map((h) => api.ledgerAs<{ txs: Tx[] }>(`block/${h}`)));
-  const sealed = blocks.flatMap((b, i) =>
-    b.txs.filter(mine).map((t) => ({ ...t, status: "sealed", block: heights[i] })),
-  );
-  const pending = (pool.txs as Tx[]).filter(mine).map((t) => ({ ...t, status: "pending" }));
-  const txs = [...pending, ...sealed];
+  // The ledger lists sealed transactions newest first, then pending ones.
+  const txs = page.txs;
+  const next = page.next_offset;
   return {
     title: `Account ${address.slice(0, 10)}…`,
     live: false,
     body: markup`<h2>Account <span class="mono" id="account">${address}</span></h2>
       ${balanceTable(balances)}
-      <h2>Transactions <small>in the pool and the latest ${heights.length} blocks</small></h2>
+      <h2>Transactions <small>${page.sealed} sealed, ${page.pending} pending</small></h2>
       ${
         txs.length === 0
-          ? markup`<p class="muted">None there.</p>`
+          ? markup`<p class="muted">${offset > 0 ? "No more." : "None: this account has sent and received nothing."}</p>`
           : markup`<table class="list txs">
               <tr>
                 <th>hash</th>
@@ -297,7 +289,11 @@ async function accountPage(api: Api, address: Address): Promise<Page> {
                   </tr>`,
               )}
             </table>`
-      }`,
+      }
+      <p>
+        ${offset > 0 ? link(route, "first page") : ""}
+        ${next === null ? "" : link(`${route}?offset=${next}`, "more")}
+      </p>`,
   };
 }
 
@@ -659,7 +655,7 @@ function route(api: Api, hash: string): Promise<Page> {
     case "tx":
       return txPage(api, arg);
     case "account":
-      return accountPage(api, arg as Address);
+      return accountPage(api, arg as Address, Number(params.get("offset") ?? 0) || 0);
     case "input":
       return inputPage(api, Number(arg));
     case "search":

@@ -28,6 +28,9 @@ export const routes = {
   pool: (offset: number, limit?: number) =>
     `pool?offset=${offset}${limit === undefined ? "" : `&limit=${limit}`}`,
   tx: (hash: string) => `tx/${hash.toLowerCase()}`,
+  /** An account's transactions: sealed ones newest first, then pending ones. */
+  txs: (address: Address, offset: number, limit?: number) =>
+    `txs/${address.toLowerCase()}?offset=${offset}${limit === undefined ? "" : `&limit=${limit}`}`,
 };
 
 /**

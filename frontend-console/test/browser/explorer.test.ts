@@ -299,9 +299,57 @@ describe("the explorer in a headless browser", { timeout: 600_000 }, () => {
       })),
     );
     assert.deepEqual(shown, expected);
-    // The account's transfer is listed among its transactions.
+    // The account's transfer is listed among its transactions, in the ledger's order.
     await page.waitForSelector(`a[href="#/tx/${transferHash}"]`, WAIT);
     await shot("account");
+  });
+
+  it("lists an account's transactions as txs/<address> gives them, the transfer with its block", async () => {
+    const answer = await inspectJson(`txs/${BOB.toLowerCase()}`);
+    const txs = answer.txs as { hash: string; status: string; block?: number }[];
+    const transfer = txs.find((t) => t.hash === transferHash);
+    assert.equal(transfer?.status, "sealed", JSON.stringify(answer));
+    await page.goto(`${explorerUrl}#/account/${BOB}`);
+    // Bob's page, not the account page shown before (which lists the same transfer).
+    await page.waitForFunction(
+      (bob: string) => document.getElementById("account")?.textContent === bob,
+      WAIT,
+      BOB,
+    );
+    await page.waitForSelector(`a[href="#/tx/${transferHash}"]`, WAIT);
+    const shown = await page.$$eval("table.txs tr", (rows) =>
+      rows.slice(1).map((r) => ({
+        hash: r.querySelector('a[href^="#/tx/"]')?.getAttribute("href")?.slice("#/tx/".length),
+        where: r.children[1]?.textContent.replace(/\s+/g, " ").trim(),
+      })),
+    );
+    assert.deepEqual(
+      shown,
+      txs.map((t) => ({
+        hash: t.hash,
+        where: t.status === "pending" ? "pending" : `block ${String(t.block)}`,
+      })),
+    );
+    assert.equal(answer.next_offset, null);
+    assert.equal(await page.$(`a[href^="#/account/${BOB}?offset="]`), null);
+  });
+
+  it("pages an account's transactions from an offset, with a link back to the first page", async () => {
+    const all = (await inspectJson(`txs/${ME.toLowerCase()}`)).txs as { hash: string }[];
+    // The deposit, the transfer and the withdrawal, newest first.
+    assert.ok(all.length >= 3, JSON.stringify(all));
+    await page.goto(`${explorerUrl}#/account/${ME}?offset=1`);
+    await page.waitForFunction(
+      () => [...document.querySelectorAll("a")].some((a) => a.textContent === "first page"),
+      WAIT,
+    );
+    const shown = await page.$$eval('table.txs a[href^="#/tx/"]', (links) =>
+      links.map((a) => a.getAttribute("href")?.slice("#/tx/".length)),
+    );
+    assert.deepEqual(
+      shown,
+      all.slice(1).map((t) => t.hash),
+    );
   });
 
   it("shows a rejected input with the dApp's error", async () => {

@@ -238,6 +238,11 @@ describe("routes", () => {
     );
   });
 
+  it("builds an account's transactions route with a lowercase address", () => {
+    assert.equal(routes.txs(ALICE, 0), `txs/${ALICE.toLowerCase()}?offset=0`);
+    assert.equal(routes.txs(ALICE, 20, 5), `txs/${ALICE.toLowerCase()}?offset=20&limit=5`);
+  });
+
   it("builds pool, info and tx routes", () => {
     assert.equal(routes.pool(0, 5), "pool?offset=0&limit=5");
     assert.equal(routes.pool(10), "pool?offset=10");

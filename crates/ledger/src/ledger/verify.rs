@@ -24,7 +24,7 @@ impl Ledger {
     }
 
     /// Checks the chain from genesis: every header re-decoded (proof of work included), hash
-    /// links, heights, transaction roots and the hash indexes, and that the incremental state
+    /// links, heights, transaction roots, the hash indexes and the account index, and that the incremental state
     /// tree equals a full recomputation.
     pub fn verify_chain(&self) -> Result<(), String> {
         for (i, block) in self.chain.blocks().iter().enumerate() {
@@ -45,6 +45,9 @@ impl Ledger {
             if i > 0 && block.header.prev_hash != self.chain.blocks()[i - 1].hash() {
                 return Err(format!("block {i}: prev_hash does not link to block {}", i - 1));
             }
+        }
+        if self.chain.accounts_rebuilt() != *self.chain.accounts() {
+            return Err("the account index differs from one rebuilt from the blocks".into());
         }
         if self.state_root() != self.tip().header.state_root {
             return Err("the state root differs from the tip header's".into());
@@ -85,5 +88,63 @@ impl Ledger {
     /// Heap bytes of the confirmed state: the slot index, balances, and the state tree.
     pub fn state_heap_bytes(&self) -> usize {
         self.state.heap_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::asset::Asset;
+    use crate::config::Config;
+    use crate::input::{Action, Input};
+    use crate::ledger::Ledger;
+    use crate::render::MAX_OUTPUT_BYTES;
+    use crate::types::{Address, U256};
+
+    /// A ledger where `alice` deposited ETH `count` times, each deposit sealed in its own block
+    /// (blocks of one transaction).
+    fn deposits(count: u64) -> (Ledger, Address) {
+        let config = Config {
+            max_block_txs: 1,
+            max_page: 300,
+            difficulty_bits: 1,
+            min_difficulty_bits: 0,
+            max_difficulty_bits: 1,
+            ..Config::default()
+        };
+        let mut ledger = Ledger::new(config).unwrap();
+        let alice = Address([0xa1; 20]);
+        for index in 0..count {
+            let credits = vec![(Asset::Eth, U256::from(index + 1))];
+            let input = Input {
+                index,
+                sender: Address([0xee; 20]),
+                timestamp: 10,
+                app_contract: None,
+                action: Action::Deposit { depositor: alice, credits },
+            };
+            ledger.advance(input).unwrap().unwrap();
+        }
+        (ledger, alice)
+    }
+
+    #[test]
+    fn verify_chain_notices_a_drifted_account_index() {
+        let (mut ledger, alice) = deposits(3);
+        assert_eq!(ledger.verify_chain(), Ok(()));
+        ledger.chain.accounts_mut_for_tests().push_block(9, [(alice, alice)].into_iter());
+        assert!(ledger.verify_chain().unwrap_err().contains("account index"));
+    }
+
+    #[test]
+    fn account_pages_stay_within_the_output_bound() {
+        let (ledger, alice) = deposits(300);
+        let page = ledger.query(&format!("txs/{alice}?limit=300")).unwrap();
+        assert!(page.to_string().len() <= MAX_OUTPUT_BYTES);
+        let listed = page["txs"].as_array().unwrap().len();
+        assert!((1..300).contains(&listed), "{listed} listed");
+        assert_eq!(page["next_offset"], listed);
+        assert_eq!(page["sealed"], 300);
+        // Newest first: the last deposit (input 299) is sealed in the highest block.
+        assert_eq!((page["txs"][0]["input"].clone(), page["txs"][0]["block"].clone()), (299.into(), 300.into()));
     }
 }

@@ -262,6 +262,40 @@ fn compare_block(ledger: &Ledger, model: &Model, height: u64) -> Result<(), Test
     Ok(())
 }
 
+/// Compares every account's `txs/<address>` answer, followed page by page, with the model's
+/// blocks and pool: sealed transactions newest first with their block, then pending ones.
+fn compare_account_txs(ledger: &Ledger, model: &Model) -> Result<(), TestCaseError> {
+    for address in ADDRESSES {
+        let touches = |tx: &Tx| tx.from == address || tx.to == address;
+        let mut expected: Vec<(String, Value)> = Vec::new();
+        for (height, block) in model.blocks.iter().enumerate().rev() {
+            for tx in block.txs.iter().rev().filter(|tx| touches(tx)) {
+                expected.push((tx.hash().to_string(), Value::from(height)));
+            }
+        }
+        expected.extend(model.pool.iter().filter(|tx| touches(tx)).map(|tx| (tx.hash().to_string(), Value::Null)));
+        let mut listed = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = ledger
+                .query(&format!("txs/{address}?offset={offset}"))
+                .map_err(|r| TestCaseError::fail(format!("txs/{address}: {r}")))?;
+            for tx in page["txs"].as_array().into_iter().flatten() {
+                listed.push((tx["hash"].as_str().unwrap_or_default().to_string(), tx["block"].clone()));
+            }
+            match page["next_offset"].as_u64() {
+                Some(next) if next > offset => offset = next,
+                Some(next) => {
+                    return Err(TestCaseError::fail(format!("txs/{address}: next_offset {next} does not advance")))
+                }
+                None => break,
+            }
+        }
+        prop_assert_eq!(&listed, &expected, "transactions of {}", address);
+    }
+    Ok(())
+}
+
 fn fatal(f: ledger::Fatal) -> TestCaseError {
     TestCaseError::fail(format!("fatal ledger error: {f}"))
 }
@@ -313,6 +347,7 @@ fn run_model(config: Config, inputs: Vec<Input>) -> Result<(), TestCaseError> {
         }
         compare(&ledger, &model)?;
     }
+    compare_account_txs(&ledger, &model)?;
     prop_assert_eq!(ledger.verify_chain(), Ok(()));
     Ok(())
 }
