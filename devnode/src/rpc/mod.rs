@@ -244,8 +244,11 @@ async fn inspect(state: &State, app: String, req: Request<Incoming>) -> Response
         InputStatus::Accepted => "Accepted",
         InputStatus::Rejected => "Rejected",
         InputStatus::Exception | InputStatus::Unprocessed => {
+            // §2.3: the key is there only when the exception has a message.
             let message = completion.exception.as_deref().unwrap_or_default();
-            body["exception"] = json!(String::from_utf8_lossy(message));
+            if !message.is_empty() {
+                body["exception"] = json!(String::from_utf8_lossy(message));
+            }
             "Exception"
         }
     };

@@ -35,6 +35,15 @@ CREATE TABLE IF NOT EXISTS v2_proofs (
 );
 ";
 
+/// The SQL order of a listing: oldest first, or newest first (`descending`).
+fn order(descending: bool) -> &'static str {
+    if descending {
+        "DESC"
+    } else {
+        "ASC"
+    }
+}
+
 /// Kinds of v2 outputs in the `outputs` table (reports are code 2).
 const NOT_REPORT: &str = "kind <> 2";
 
@@ -165,12 +174,13 @@ impl Store {
         rows.into_iter().map(|(g, row)| numbered(g, row)).collect()
     }
 
-    /// A page of outputs matching `filter`, and how many match.
+    /// A page of outputs matching `filter` (newest first when `descending`), and how many match.
     pub fn outputs_v2(
         &self,
         filter: &OutputFilterV2,
         limit: u64,
         offset: u64,
+        descending: bool,
     ) -> Result<(u64, Vec<OutputV2>), StoreError> {
         let conn = self.lock()?;
         let mut conditions = vec!["1".to_owned()];
@@ -197,7 +207,8 @@ impl Store {
         args.push(sql_int(offset)?.into());
         let sql = format!(
             "SELECT gidx, input_idx, kind_idx, kind, destination, value, payload FROM {NUMBERED} WHERE {where_} \
-             ORDER BY gidx LIMIT ?{} OFFSET ?{}",
+             ORDER BY gidx {} LIMIT ?{} OFFSET ?{}",
+            order(descending),
             args.len() - 1,
             args.len()
         );
@@ -226,12 +237,14 @@ impl Store {
         row.map(|(g, row)| numbered(g, row)).transpose()
     }
 
-    /// A page of reports (of one input, or all), and how many there are.
+    /// A page of reports (of one input, or all; newest first when `descending`), and how many
+    /// there are.
     pub fn reports_v2(
         &self,
         input_index: Option<u64>,
         limit: u64,
         offset: u64,
+        descending: bool,
     ) -> Result<(u64, Vec<ReportV2>), StoreError> {
         let conn = self.lock()?;
         let input = match input_index {
@@ -242,7 +255,8 @@ impl Store {
         let total: i64 =
             conn.query_row(&format!("SELECT COUNT(*) FROM {NUMBERED_REPORTS} WHERE {where_}"), [input], |r| r.get(0))?;
         let mut stmt = conn.prepare(&format!(
-            "SELECT gidx, input_idx, payload FROM {NUMBERED_REPORTS} WHERE {where_} ORDER BY gidx LIMIT ?2 OFFSET ?3"
+            "SELECT gidx, input_idx, payload FROM {NUMBERED_REPORTS} WHERE {where_} ORDER BY gidx {} LIMIT ?2 OFFSET ?3",
+            order(descending)
         ))?;
         let rows = stmt
             .query_map([input, sql_int(limit)?, sql_int(offset)?], |r| {
@@ -275,13 +289,15 @@ impl Store {
         .transpose()
     }
 
-    /// A page of inputs (optionally of one sender or status) with their status, and how many match.
+    /// A page of inputs (optionally of one sender or status; newest first when `descending`)
+    /// with their status, and how many match.
     pub fn inputs_v2(
         &self,
         sender: Option<Address>,
         status: Option<InputStatus>,
         limit: u64,
         offset: u64,
+        descending: bool,
     ) -> Result<(u64, Vec<(InputRecord, InputStatus)>), StoreError> {
         let conn = self.lock()?;
         let sender = sender.map(|a| a.0.to_vec());
@@ -291,8 +307,10 @@ impl Store {
             conn.query_row(&format!("SELECT COUNT(*) FROM inputs WHERE {where_}"), params![sender, status], |r| {
                 r.get(0)
             })?;
-        let mut stmt = conn
-            .prepare(&format!("SELECT {INPUT_COLUMNS} FROM inputs WHERE {where_} ORDER BY idx LIMIT ?3 OFFSET ?4"))?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {INPUT_COLUMNS} FROM inputs WHERE {where_} ORDER BY idx {} LIMIT ?3 OFFSET ?4",
+            order(descending)
+        ))?;
         let rows = stmt
             .query_map(params![sender, status, sql_int(limit)?, sql_int(offset)?], input_row)?
             .collect::<Result<Vec<_>, _>>()?;

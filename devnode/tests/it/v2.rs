@@ -116,6 +116,117 @@ fn selector(signature: &str) -> String {
     hex::encode(&l1::keccak256(signature.as_bytes()).as_bytes()[..4])
 }
 
+/// The fields of @cartesi/rpc 2.0.0-alpha.25's types (`Application`, `Epoch`, `Input`, `Output`).
+const APPLICATION_FIELDS: &[&str] = &[
+    "name",
+    "iapplication_address",
+    "iconsensus_address",
+    "iinputbox_address",
+    "template_hash",
+    "epoch_length",
+    "claim_staging_period",
+    "withdrawal_config",
+    "data_availability",
+    "consensus_type",
+    "enabled",
+    "status",
+    "reason",
+    "iinputbox_block",
+    "last_epoch_check_block",
+    "last_input_check_block",
+    "last_output_check_block",
+    "last_tournament_check_block",
+    "last_foreclose_check_block",
+    "last_accounts_drive_proved_check_block",
+    "last_withdrawal_check_block",
+    "processed_inputs",
+    "foreclose_block",
+    "foreclose_transaction",
+    "accounts_drive_proved_block",
+    "accounts_drive_proved_transaction",
+    "accounts_drive_merkle_root",
+    "created_at",
+    "updated_at",
+    "execution_parameters",
+];
+const WITHDRAWAL_CONFIG_FIELDS: &[&str] = &[
+    "guardian",
+    "log2_leaves_per_account",
+    "log2_max_num_of_accounts",
+    "accounts_drive_start_index",
+    "withdrawal_output_builder",
+];
+const EXECUTION_PARAMETERS_FIELDS: &[&str] = &[
+    "snapshot_policy",
+    "advance_inc_cycles",
+    "advance_max_cycles",
+    "inspect_inc_cycles",
+    "inspect_max_cycles",
+    "advance_inc_deadline",
+    "advance_max_deadline",
+    "inspect_inc_deadline",
+    "inspect_max_deadline",
+    "load_deadline",
+    "store_deadline",
+    "fast_deadline",
+    "max_concurrent_inspects",
+    "created_at",
+    "updated_at",
+];
+const EPOCH_FIELDS: &[&str] = &[
+    "index",
+    "first_block",
+    "last_block",
+    "input_index_lower_bound",
+    "input_index_upper_bound",
+    "machine_hash",
+    "outputs_merkle_root",
+    "outputs_merkle_proof",
+    "commitment",
+    "commitment_proof",
+    "claim_transaction_hash",
+    "tournament_address",
+    "status",
+    "staged_at_block",
+    "virtual_index",
+    "created_at",
+    "updated_at",
+];
+const INPUT_FIELDS: &[&str] = &[
+    "epoch_index",
+    "index",
+    "block_number",
+    "raw_data",
+    "decoded_data",
+    "status",
+    "machine_hash",
+    "outputs_hash",
+    "transaction_hash",
+    "log_index",
+    "created_at",
+    "updated_at",
+];
+const OUTPUT_FIELDS: &[&str] = &[
+    "epoch_index",
+    "input_index",
+    "index",
+    "raw_data",
+    "decoded_data",
+    "hash",
+    "output_hashes_siblings",
+    "execution_transaction_hash",
+    "created_at",
+    "updated_at",
+];
+
+/// `object` has every one of `fields` (null where the types allow it).
+fn has_fields(object: &Value, fields: &[&str]) {
+    let map = object.as_object().unwrap_or_else(|| panic!("not an object: {object}"));
+    for field in fields {
+        assert!(map.contains_key(*field), "no {field:?} in {object}");
+    }
+}
+
 async fn submitted_claims(rpc: &Rpc, authority: Address) -> u64 {
     let data = ethabi::short_signature("getNumberOfSubmittedClaims", &[]).to_vec();
     let answer = rpc.eth_call(authority, &data).await.unwrap();
@@ -177,7 +288,8 @@ async fn deposits_withdrawal_executed_on_l1_notice_validated_and_json_rpc() {
     .await;
     assert_eq!(vouchers["pagination"]["total_count"], 1, "{vouchers}");
     let voucher = proven(&ready, number(&vouchers["data"][0]["index"])).await;
-    assert_eq!(voucher["decoded_data"]["type"], "0x237a816f");
+    assert_eq!(voucher["decoded_data"]["type"], "Voucher", "Cartesi's node names the kind: {voucher}");
+    assert_eq!(voucher["decoded_data"]["destination"], l1::checksum(alice));
     assert!(voucher["execution_transaction_hash"].is_null());
     let (raw, index, siblings) = proof_of(&voucher);
     assert!(!l1::was_output_executed(&rpc, app, index).await.unwrap());
@@ -227,10 +339,50 @@ async fn deposits_withdrawal_executed_on_l1_notice_validated_and_json_rpc() {
         -32602
     );
     assert_eq!(error_code(&ready, "cartesi_listInputs", json!({"application": "ledger", "limit": 0})).await, -32602);
+    // Unknown params are ignored (@cartesi/viem sends its camelCase keys along); `descending`
+    // lists newest first.
+    let ignored = result(&ready, "cartesi_listInputs", json!({"application": "ledger", "colour": "red"})).await;
+    assert_eq!(ignored["pagination"]["total_count"], 6);
+    let newest = result(
+        &ready,
+        "cartesi_listOutputs",
+        json!({"application": "ledger", "outputType": "Voucher", "output_type": "0x237a816f", "descending": true}),
+    )
+    .await;
+    assert_eq!(newest["pagination"]["total_count"], 1, "{newest}");
+    assert_eq!(newest["data"][0]["decoded_data"]["type"], "Voucher");
+    let all = result(&ready, "cartesi_listOutputs", json!({"application": "ledger", "descending": true})).await;
+    let indices: Vec<u64> = all["data"].as_array().unwrap().iter().map(|o| number(&o["index"])).collect();
+    assert!(indices.len() >= 2 && indices.windows(2).all(|w| w[0] > w[1]), "outputs newest first: {all}");
+    let inputs =
+        result(&ready, "cartesi_listInputs", json!({"application": "ledger", "descending": true, "limit": 1})).await;
+    assert_eq!(inputs["data"][0]["index"], format!("{rejected:#x}"));
+    let by_transaction = result(
+        &ready,
+        "cartesi_listInputs",
+        json!({"application": "ledger", "transaction_hash": input["data"]["transaction_hash"]}),
+    )
+    .await;
+    assert_eq!(by_transaction["data"].as_array().unwrap().len(), 1, "{by_transaction}");
+    assert_eq!(by_transaction["data"][0]["index"], format!("{rejected:#x}"));
     assert_eq!(
-        error_code(&ready, "cartesi_listInputs", json!({"application": "ledger", "colour": "red"})).await,
+        error_code(&ready, "cartesi_listEpochs", json!({"application": "ledger", "status": "FINISHED"})).await,
         -32602
     );
+    assert_eq!(
+        error_code(&ready, "cartesi_listInputs", json!({"application": "ledger", "descending": "yes"})).await,
+        -32602
+    );
+
+    // Every field @cartesi/rpc's types name is there, so @cartesi/viem's mappers do not throw.
+    let application = result(&ready, "cartesi_getApplication", json!({"application": "ledger"})).await;
+    has_fields(&application["data"], APPLICATION_FIELDS);
+    has_fields(&application["data"]["withdrawal_config"], WITHDRAWAL_CONFIG_FIELDS);
+    has_fields(&application["data"]["execution_parameters"], EXECUTION_PARAMETERS_FIELDS);
+    assert_eq!(application["data"]["withdrawal_config"]["guardian"], l1::checksum(Address::zero()));
+    has_fields(&input["data"], INPUT_FIELDS);
+    assert!(input["data"]["log_index"].as_str().is_some_and(|i| i.starts_with("0x")), "{input}");
+    has_fields(&executed["data"], OUTPUT_FIELDS);
     assert_eq!(error_code(&ready, "cartesi_nothing", json!({})).await, -32601);
     let batch: Vec<Value> =
         (0..2).map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "cartesi_getChainId"})).collect();
@@ -245,6 +397,7 @@ async fn deposits_withdrawal_executed_on_l1_notice_validated_and_json_rpc() {
     assert!(discover["methods"].as_array().unwrap().iter().any(|m| m["name"] == "cartesi_getOutput"));
     let epochs = result(&ready, "cartesi_listEpochs", json!({"application": "ledger"})).await;
     assert!(epochs["data"].as_array().unwrap().iter().any(|e| e["status"] == "CLAIM_ACCEPTED"), "{epochs}");
+    has_fields(&epochs["data"][0], EPOCH_FIELDS);
 
     // v2 inspect, by name or address; the transfer reached Bob.
     let (status, text) =
@@ -359,7 +512,7 @@ fn outputs_are_numbered_across_the_application_and_claims_follow_rollbacks() {
     assert_eq!(store.outputs_before(2).unwrap(), 2);
 
     let all = |filter: OutputFilterV2| {
-        let (total, page) = store.outputs_v2(&filter, 100, 0).unwrap();
+        let (total, page) = store.outputs_v2(&filter, 100, 0, false).unwrap();
         assert_eq!(total as usize, page.len());
         page.into_iter().map(|o| (o.index, o.input_index, o.output)).collect::<Vec<_>>()
     };
@@ -377,14 +530,14 @@ fn outputs_are_numbered_across_the_application_and_claims_follow_rollbacks() {
     assert_eq!(all(kinds(vec![OutputKind::Voucher, OutputKind::Notice])).len(), 3);
     let to_ab = OutputFilterV2 { voucher_address: Some(to), ..Default::default() };
     assert_eq!(all(to_ab).iter().map(|o| o.0).collect::<Vec<_>>(), [1, 2]);
-    let (total, page) = store.outputs_v2(&OutputFilterV2::default(), 2, 1).unwrap();
+    let (total, page) = store.outputs_v2(&OutputFilterV2::default(), 2, 1, false).unwrap();
     assert_eq!((total, page.iter().map(|o| o.index).collect::<Vec<_>>()), (4, vec![1, 2]));
     assert_eq!(
         output_bytes(&delegate).unwrap(),
         tree::delegate_call_voucher(Address::from(to.0), &[1, 2]),
         "a delegate-call voucher is hashed as the contracts encode it"
     );
-    let (reports, page) = store.reports_v2(None, 10, 0).unwrap();
+    let (reports, page) = store.reports_v2(None, 10, 0, false).unwrap();
     assert_eq!((reports, page[1].index, page[1].input_index, page[1].payload.clone()), (2, 1, 1, b"r1".to_vec()));
 
     // A claim over inputs 0..=2 with the siblings of its outputs; dropping input 2 drops it.
