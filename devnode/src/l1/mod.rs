@@ -24,8 +24,8 @@ pub use artifacts::{Artifact, NodeModules, NPM_HINT};
 pub use claims::{claim_context, get_claim, submit_claim, Claim};
 pub use deploy::{
     deploy_application, deploy_cli_devnet_tokens, deploy_devnet, deploy_rollups_v1, deploy_test_tokens,
-    ensure_create2_factory, mine_every, write_deployment_files, ARACHNID_CREATE2_PROXY, DEVNET_ACCOUNT_0,
-    SAFE_SINGLETON_FACTORY,
+    ensure_create2_factory, hand_over, mine_every, owner_of, write_deployment_files, ARACHNID_CREATE2_PROXY,
+    DEVNET_ACCOUNT_0, DEVNET_CLAIMER, SAFE_SINGLETON_FACTORY,
 };
 pub use error::L1Error;
 pub use inputs::{

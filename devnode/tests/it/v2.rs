@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 use super::node::{backend, config, http, start_config};
 
 const BOB: &str = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
-/// The user: devnet account 2, so that the node's own transactions (claims, from account 0) never
-/// race the test's for a nonce.
+/// The user: devnet account 2 (the node's claims come from its claimer, account 9, whatever the
+/// user's account).
 const CAROL: &str = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc";
 
 fn scratch(tag: &str) -> std::path::PathBuf {
@@ -288,6 +288,9 @@ async fn deposits_withdrawal_executed_on_l1_notice_validated_and_json_rpc() {
     .await;
     assert_eq!(vouchers["pagination"]["total_count"], 1, "{vouchers}");
     let voucher = proven(&ready, number(&vouchers["data"][0]["index"])).await;
+    assert_eq!(book.application.claimer, l1::DEVNET_CLAIMER);
+    assert_eq!(l1::owner_of(&rpc, book.application.authority).await.unwrap(), l1::DEVNET_CLAIMER);
+    assert!(super::l1::transaction_count(&rpc, l1::DEVNET_CLAIMER).await > 0, "the claimer sent the claims");
     assert_eq!(voucher["decoded_data"]["type"], "Voucher", "Cartesi's node names the kind: {voucher}");
     assert_eq!(voucher["decoded_data"]["destination"], l1::checksum(alice));
     assert!(voucher["execution_transaction_hash"].is_null());
