@@ -470,22 +470,27 @@ pub async fn submit_claim_v2(
     rpc.transact(&TxRequest { from: owner, to: Some(authority), data, value: U256::zero() }, "submitClaim").await
 }
 
-/// The root the Authority accepted for the epoch ending with `last_processed_block`, if any:
-/// read from its `ClaimAccepted(appContract indexed, lastProcessedBlockNumber, root)` events.
+/// The root the Authority accepted for the epoch ending with `last_processed_block`, if any,
+/// and the transaction that submitted it: read from its `ClaimAccepted(appContract indexed,
+/// lastProcessedBlockNumber, root)` events from `from_block` on. (A claim comes in a block
+/// after `last_processed_block`, so that block + 1 is a tight `from_block`.)
 pub async fn accepted_claim_v2(
     rpc: &Rpc,
     authority: Address,
     app: Address,
     last_processed_block: u64,
     from_block: u64,
-) -> Result<Option<[u8; 32]>, L1Error> {
+) -> Result<Option<([u8; 32], H256)>, L1Error> {
     let topic = keccak256(b"ClaimAccepted(address,uint256,bytes32)");
     let latest = rpc.block_number().await?;
+    if from_block > latest {
+        return Ok(None);
+    }
     let logs = rpc.get_logs(authority, &[Some(topic), Some(H256::from(app))], from_block, latest).await?;
     Ok(logs.iter().find_map(|l| {
         let block = l.data.get(..32).map(U256::from_big_endian)?;
         let root: [u8; 32] = l.data.get(32..64)?.try_into().ok()?;
-        (block == U256::from(last_processed_block)).then_some(root)
+        (block == U256::from(last_processed_block)).then_some((root, l.transaction_hash))
     }))
 }
 

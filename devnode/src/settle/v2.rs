@@ -107,8 +107,11 @@ impl SettlerV2 {
         }
     }
 
-    async fn accepted(&self, last_block: u64) -> Result<Option<[u8; 32]>, l1::L1Error> {
-        l1::accepted_claim_v2(&self.rpc, self.authority, self.app, last_block, self.deployment_block).await
+    /// The root L1 accepted for the epoch ending with `last_block`, and the claim's transaction.
+    /// Only blocks after `last_block` can hold that claim, so only they are read.
+    async fn accepted(&self, last_block: u64) -> Result<Option<([u8; 32], l1::H256)>, l1::L1Error> {
+        let from = self.deployment_block.max(last_block.saturating_add(1));
+        l1::accepted_claim_v2(&self.rpc, self.authority, self.app, last_block, from).await
     }
 
     /// Makes `tree` hold exactly the outputs of the inputs the last claim covers (after a start
@@ -156,8 +159,9 @@ impl SettlerV2 {
         // The first claim L1 does not have yet: submit it, unless L1 has one for that epoch.
         if let Some(claim) = claims.iter().find(|c| !c.submitted) {
             let hash = match self.accepted(claim.last_block).await? {
-                Some(root) if root == claim.root => None,
-                Some(root) => {
+                // L1 has it already (a restart after submitting): its transaction is the claim's.
+                Some((root, transaction)) if root == claim.root => Some(transaction.0),
+                Some((root, _)) => {
                     return Err(SettleError::Disagreement(format!(
                         "epoch {} (block {}): L1 accepted root 0x{}, this node computes 0x{}",
                         claim.epoch,
@@ -222,7 +226,12 @@ impl SettlerV2 {
             submitted: false,
             transaction_hash: None,
         };
-        self.store.add_claim_v2(&claim, &siblings)?;
+        if !self.store.add_claim_v2(&claim, &siblings)? {
+            // A rollback dropped inputs since the reads above: compute again from the store.
+            tracing::info!(epoch, "the inputs changed while the claim was computed; computing it again");
+            *tree = OutputsTree::new();
+            return Ok(true);
+        }
         *tree = grown;
         Ok(true)
     }

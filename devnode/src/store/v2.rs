@@ -357,7 +357,11 @@ impl Store {
     /// Records a claim (not yet submitted) with the siblings of every output it adds, in one
     /// transaction. It must follow the last one: a later epoch, covering more inputs and at
     /// least as many outputs.
-    pub fn add_claim_v2(&self, claim: &ClaimV2, siblings: &[(u64, Siblings)]) -> Result<(), StoreError> {
+    ///
+    /// The claim was computed from earlier reads, and a rollback may have dropped inputs since:
+    /// unless inputs `0..input_count` are all still stored and processed and hold exactly
+    /// `output_count` outputs, nothing is recorded and the answer is `false` (compute again).
+    pub fn add_claim_v2(&self, claim: &ClaimV2, siblings: &[(u64, Siblings)]) -> Result<bool, StoreError> {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
         let last: Option<(i64, i64, i64)> = tx
@@ -374,6 +378,18 @@ impl Store {
                 )));
             }
         }
+        let (stored, processed): (i64, i64) =
+            tx.query_row("SELECT COUNT(*), COALESCE(SUM(status <> 0), 0) FROM inputs WHERE idx < ?1", [inputs], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        let held: i64 = tx.query_row(
+            &format!("SELECT COUNT(*) FROM outputs WHERE {NOT_REPORT} AND input_idx < ?1"),
+            [inputs],
+            |r| r.get(0),
+        )?;
+        if stored != inputs || processed != inputs || held != outputs {
+            return Ok(false);
+        }
         tx.execute(
             "INSERT INTO v2_claims (epoch, last_block, input_count, output_count, root, submitted) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
             params![epoch, sql_int(claim.last_block)?, inputs, outputs, &claim.root[..]],
@@ -385,7 +401,7 @@ impl Store {
             }
         }
         tx.commit()?;
-        Ok(())
+        Ok(true)
     }
 
     /// Marks the claim of `epoch` as accepted on L1 (with the transaction that submitted it,

@@ -448,16 +448,27 @@ async fn a_restart_mid_epoch_claims_once_and_proofs_still_verify() {
     assert_eq!(submitted_claims(&rpc, authority).await, 1);
     node.stop().await.unwrap();
 
-    // As if killed between submitting the claim and recording it: L1 has it, so no second one.
+    // As if killed between submitting the claim and recording it: L1 has it, so no second one,
+    // and the claim's transaction is taken from L1.
     let store = Store::open(&dir.join("data/devnode.sqlite3")).unwrap();
     let claim = store.claims_v2().unwrap().pop().unwrap();
-    store.set_claim_v2_submitted(claim.epoch, false, None).unwrap();
+    let transaction = claim.transaction_hash.expect("the node recorded its claim's transaction");
     drop(store);
+    let conn = rusqlite::Connection::open(dir.join("data/devnode.sqlite3")).unwrap();
+    conn.execute("UPDATE v2_claims SET submitted = 0, transaction_hash = NULL", []).unwrap();
+    drop(conn);
     let node = start_config(v2_config(&dir, &anvil, epoch_length)).await;
     let ready = node.ready.clone();
     let again = proven(&ready, 1).await;
     assert_eq!(again["output_hashes_siblings"], notice["output_hashes_siblings"]);
     assert_eq!(submitted_claims(&rpc, authority).await, 1, "no claim was submitted twice");
+    let epoch = result(
+        &ready,
+        "cartesi_getEpoch",
+        json!({"application": "ledger", "epoch_index": format!("{:#x}", claim.epoch)}),
+    )
+    .await;
+    assert_eq!(epoch["data"]["claim_transaction_hash"], format!("0x{}", hex::encode(transaction)), "{epoch}");
     let (raw, index, siblings) = proof_of(&again);
     rpc.eth_call(app, &l1::validate_output_calldata(&raw, index, &siblings)).await.unwrap();
     node.stop().await.unwrap();
@@ -558,7 +569,7 @@ fn outputs_are_numbered_across_the_application_and_claims_follow_rollbacks() {
         transaction_hash: None,
     };
     let siblings: Vec<_> = (0..4).map(|i| (i, tree.siblings(i).unwrap())).collect();
-    store.add_claim_v2(&claim, &siblings).unwrap();
+    assert!(store.add_claim_v2(&claim, &siblings).unwrap());
     assert_eq!(store.proof_v2(2).unwrap(), None, "no proof before L1 accepts the claim");
     store.set_claim_v2_submitted(0, true, Some([9; 32])).unwrap();
     assert_eq!(store.proof_v2(2).unwrap(), Some((0, siblings[2].1.clone())));
@@ -567,4 +578,14 @@ fn outputs_are_numbered_across_the_application_and_claims_follow_rollbacks() {
     assert_eq!(store.claims_v2().unwrap(), vec![]);
     assert_eq!(store.proof_v2(0).unwrap(), None);
     assert_eq!(store.prev_randao(2).unwrap(), None);
+
+    // A claim computed before a rollback is refused, and nothing is recorded: its input 2 is
+    // gone, then back but unprocessed, then processed with other outputs.
+    assert!(!store.add_claim_v2(&claim, &siblings).unwrap(), "a claim over a dropped input");
+    store.add_input_v2(&record(2), [2; 32]).unwrap();
+    assert!(!store.add_claim_v2(&claim, &siblings).unwrap(), "a claim over an unprocessed input");
+    store.complete(2, InputStatus::Accepted, None, &[voucher.clone()]).unwrap();
+    assert!(!store.add_claim_v2(&claim, &siblings).unwrap(), "a claim over another count of outputs");
+    assert_eq!(store.claims_v2().unwrap(), vec![]);
+    assert_eq!(store.proof_v2(0).unwrap(), None);
 }
