@@ -584,7 +584,7 @@ fn outputs_are_numbered_across_the_application_and_claims_follow_rollbacks() {
     assert!(!store.add_claim_v2(&claim, &siblings).unwrap(), "a claim over a dropped input");
     store.add_input_v2(&record(2), [2; 32]).unwrap();
     assert!(!store.add_claim_v2(&claim, &siblings).unwrap(), "a claim over an unprocessed input");
-    store.complete(2, InputStatus::Accepted, None, &[voucher.clone()]).unwrap();
+    store.complete(2, InputStatus::Accepted, None, std::slice::from_ref(&voucher)).unwrap();
     assert!(!store.add_claim_v2(&claim, &siblings).unwrap(), "a claim over another count of outputs");
     assert_eq!(store.claims_v2().unwrap(), vec![]);
     assert_eq!(store.proof_v2(0).unwrap(), None);
