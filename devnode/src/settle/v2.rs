@@ -142,15 +142,21 @@ impl SettlerV2 {
         let claims = self.store.claims_v2()?;
         self.report(&claims);
 
-        // L1 still has the last claim submitted? If the chain went back, submit again.
+        // L1 still has the last claim submitted? If the chain went back, the lost claims are
+        // dropped with their proofs and the epochs closed again once L1 is past their end: the
+        // new chain may hold more inputs in them, and the claims must cover those too.
         if let Some(last) = claims.iter().rev().find(|c| c.submitted) {
             if self.accepted(last.last_block).await?.is_none() {
+                let mut lost = None;
                 for claim in claims.iter().rev().filter(|c| c.submitted) {
                     if self.accepted(claim.last_block).await?.is_some() {
                         break;
                     }
                     tracing::warn!("L1 no longer has the claim of epoch {} (block {})", claim.epoch, claim.last_block);
-                    self.store.set_claim_v2_submitted(claim.epoch, false, None)?;
+                    lost = Some(claim.epoch);
+                }
+                if let Some(epoch) = lost {
+                    self.store.drop_claims_v2_from(epoch)?;
                 }
                 return Ok(true);
             }

@@ -420,6 +420,17 @@ impl Store {
         Ok(())
     }
 
+    /// Drops the claims of epochs `epoch` and later with their proofs (L1 lost them).
+    pub fn drop_claims_v2_from(&self, epoch: u64) -> Result<(), StoreError> {
+        let epoch = sql_int(epoch)?;
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM v2_proofs WHERE epoch >= ?1", [epoch])?;
+        tx.execute("DELETE FROM v2_claims WHERE epoch >= ?1", [epoch])?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Output `index`'s 63 siblings and its claim's epoch, once that claim is accepted on L1.
     pub fn proof_v2(&self, index: u64) -> Result<Option<(u64, Siblings)>, StoreError> {
         let Ok(index) = sql_int(index) else { return Ok(None) };

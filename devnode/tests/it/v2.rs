@@ -487,6 +487,57 @@ async fn a_restart_mid_epoch_claims_once_and_proofs_still_verify() {
 /// The store numbers v2 outputs across the application (accepted inputs only) and reports across
 /// every input, keeps delegate-call vouchers, filters by kind and destination, and forgets a
 /// claim and its siblings with the inputs it covers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_l1_lost_is_made_again_over_the_epoch_s_inputs_on_the_new_chain() {
+    let anvil = Anvil::start(&AnvilConfig::new(NodeModules::in_source_tree(), 0)).await.unwrap();
+    let rpc = anvil.rpc();
+    let dir = scratch("lost-claim");
+    let epoch_length = 20;
+    let node = start_config(v2_config(&dir, &anvil, epoch_length)).await;
+    let ready = node.ready.clone();
+    let book = ready.v2.clone().unwrap();
+    let (rollups, app, authority) = (&book.rollups, book.application.app, book.application.authority);
+    let carol: Address = CAROL.parse().unwrap();
+    let head = rpc.block_number().await.unwrap();
+    let to_next = epoch_length - (head + 1) % epoch_length;
+    rpc.call("anvil_mine", json!([format!("{to_next:#x}")])).await.unwrap();
+
+    // Input 0, then the epoch ends and is claimed; L1 goes back to just after input 0.
+    l1::add_input_v2(&rpc, rollups, carol, app, br#"{"op":"mine"}"#).await.unwrap();
+    let snapshot = rpc.call("evm_snapshot", json!([])).await.unwrap();
+    wait_processed(&ready, 1).await;
+    rpc.call("anvil_mine", json!([format!("{epoch_length:#x}")])).await.unwrap();
+    proven(&ready, 0).await;
+    assert_eq!(submitted_claims(&rpc, authority).await, 1);
+    rpc.call("evm_revert", json!([snapshot])).await.unwrap();
+    assert_eq!(submitted_claims(&rpc, authority).await, 0, "L1 lost the claim");
+
+    // Input 1 lands in the same epoch on the new chain; the epoch's one claim covers both.
+    let second = l1::add_input_v2(&rpc, rollups, carol, app, br#"{"op":"mine"}"#).await.unwrap();
+    wait_processed(&ready, 2).await;
+    rpc.call("anvil_mine", json!([format!("{epoch_length:#x}")])).await.unwrap();
+    let outputs = result(&ready, "cartesi_listOutputs", json!({"application": "ledger"})).await;
+    let count = outputs["pagination"]["total_count"].as_u64().unwrap();
+    assert!(count >= 2, "{outputs}");
+    let last = proven(&ready, count - 1).await;
+    assert_eq!(number(&last["input_index"]), second.input_index);
+    for index in 0..count {
+        let output = proven(&ready, index).await;
+        let (raw, index, siblings) = proof_of(&output);
+        rpc.eth_call(app, &l1::validate_output_calldata(&raw, index, &siblings)).await.unwrap();
+    }
+    assert_eq!(submitted_claims(&rpc, authority).await, 1, "one claim for the epoch on the new chain");
+    let epochs = result(&ready, "cartesi_listEpochs", json!({"application": "ledger"})).await;
+    assert_eq!(epochs["data"].as_array().unwrap().len(), 1, "{epochs}");
+    assert_eq!(epochs["data"][0]["input_index_upper_bound"], "0x2", "{epochs}");
+    assert_eq!(epochs["data"][0]["status"], "CLAIM_ACCEPTED", "{epochs}");
+    let (status, health) =
+        http("GET", &format!("{}/healthz", ready.rpc_api_url.as_ref().unwrap().trim_end_matches("/rpc")), None).await;
+    assert_eq!(status, 200, "the node is healthy: {health}");
+    node.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn outputs_are_numbered_across_the_application_and_claims_follow_rollbacks() {
     use devnode::settle::v2::output_bytes;
