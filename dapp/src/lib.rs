@@ -6,6 +6,8 @@
 //! long-polls `/finish` and posts those outputs. [`settings`] reads the environment once.
 //! [`checks`] holds the invariant checks that the fuzz targets and the corpus replay share.
 
+#![warn(unreachable_pub)]
+
 pub mod app;
 pub mod checks;
 pub mod runner;

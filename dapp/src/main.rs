@@ -1,5 +1,7 @@
 //! The ledger dApp backend binary. See `dapp --help`.
 
+#![warn(unreachable_pub)]
+
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;

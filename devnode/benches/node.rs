@@ -25,7 +25,6 @@ use hyper::body::Bytes;
 use ledger::Address;
 use rollup::wire::{Advance, AdvanceMetadata, HexBytes};
 use rollup::RollupRequest;
-use tokio::net::TcpListener;
 
 const ETHER_PORTAL: &str = "0xFfdbe43d4c855BF7e0f105c400A50857f53AB044";
 
@@ -104,7 +103,7 @@ struct Running {
 
 async fn start(backend: &BackendCommand) -> Running {
     let api = RollupApi::new(Duration::from_millis(200));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = testkit::local_listener().await;
     let url = format!("http://{}", listener.local_addr().unwrap());
     let server = api.clone();
     tokio::spawn(async move { server.serve(listener, std::future::pending()).await });
@@ -170,7 +169,7 @@ async fn get(sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>, 
 }
 
 async fn inspect_load(running: &Running, clients: usize, per_client: usize) -> (f64, Duration, Duration) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = testkit::local_listener().await;
     let addr = listener.local_addr().unwrap();
     let queue = devnode::inspect::direct(running.api.clone(), Arc::new(AtomicU64::new(0)));
     tokio::spawn(devnode::inspect::serve(queue, listener, std::future::pending()));

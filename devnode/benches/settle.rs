@@ -139,12 +139,8 @@ async fn withdrawal_latency() {
         validate: false,
         rollups: rollup::wire::RollupsVersion::V1,
     };
-    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let listeners = Listeners {
-        rollup: tokio::net::TcpListener::bind(any).await.unwrap(),
-        inspect: tokio::net::TcpListener::bind(any).await.unwrap(),
-        graphql: tokio::net::TcpListener::bind(any).await.unwrap(),
-    };
+    let [rollup, inspect, reader] = testkit::local_listeners().await;
+    let listeners = Listeners { rollup, inspect, graphql: reader };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let node = tokio::spawn(run(config, listeners, Some(ready_tx), stopped));

@@ -77,7 +77,7 @@ impl Health {
     }
 
     /// Replaces the settlement part of the readiness answer.
-    pub fn set_settlement(&self, settlement: Value) {
+    pub(crate) fn set_settlement(&self, settlement: Value) {
         self.lock().settlement = Some(settlement);
     }
 

@@ -28,21 +28,21 @@ use tokio::sync::Semaphore;
 /// waits for them: on a new connection, and on a kept-alive connection after each response, so
 /// it is also how long an idle connection is kept. Every client of the dev node is local and
 /// sends its headers in one write; ten seconds only matter to a stalled or hostile client.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Open connections per server. Each holds a file descriptor, and the common default limit is
 /// 1,024 descriptors per process for the node's three servers, its database and its children's
 /// pipes: 256 each leaves room for the rest, and is far more than a developer's tools open.
-pub const MAX_CONNECTIONS: usize = 256;
+pub(crate) const MAX_CONNECTIONS: usize = 256;
 
 /// The first pause after an `accept()` error, doubled after each further error up to
 /// [`ACCEPT_BACKOFF_MAX`] and reset by the next accepted connection. Descriptors run out for a
 /// while (EMFILE, ENFILE): retrying at once would spin and flood the log, waiting too long would
 /// leave clients waiting after the descriptors are back.
-pub const ACCEPT_BACKOFF_FIRST: Duration = Duration::from_millis(50);
+pub(crate) const ACCEPT_BACKOFF_FIRST: Duration = Duration::from_millis(50);
 
 /// The longest pause between two `accept()` attempts after errors.
-pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+pub(crate) const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 /// A reply with `status` and `body`, and no other header (the rollup API's plain answers, as
 /// Cartesi's host-runner sends them).

@@ -23,7 +23,7 @@ use crate::rollup_api::{Completion, RollupApi};
 
 /// Inspects waiting for their turn beyond this many are refused with 503: a client flooding the
 /// node must not grow its memory without bound.
-pub const MAX_QUEUED: usize = 256;
+pub(crate) const MAX_QUEUED: usize = 256;
 
 /// An inspect's answer: the backend's completion and the number of processed inputs it saw.
 #[derive(Clone, Debug)]
@@ -67,11 +67,11 @@ pub fn direct(api: RollupApi, processed: Arc<AtomicU64>) -> Inspects {
 }
 
 /// Largest `POST /inspect` body, as Cartesi's inspect server (1 MiB).
-pub const MAX_PAYLOAD: usize = 1 << 20;
+pub(crate) const MAX_PAYLOAD: usize = 1 << 20;
 
 /// Decodes `%XX` sequences into bytes; anything else, including `+` and malformed sequences, is
 /// kept as it is (the v1 inspect server decodes the path the same way).
-pub fn percent_decode(text: &str) -> Vec<u8> {
+pub(crate) fn percent_decode(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -92,7 +92,7 @@ pub fn percent_decode(text: &str) -> Vec<u8> {
 
 /// The inspect payload of a request URI: the path after `/inspect/`, percent-decoded, with the
 /// query string appended as it came (`?key=value` reaches the backend intact).
-pub fn payload_of(path: &str, query: Option<&str>) -> Option<Vec<u8>> {
+pub(crate) fn payload_of(path: &str, query: Option<&str>) -> Option<Vec<u8>> {
     let rest = path.strip_prefix("/inspect/").or_else(|| (path == "/inspect").then_some(""))?;
     let mut payload = percent_decode(rest);
     if let Some(q) = query {

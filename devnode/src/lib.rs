@@ -1,6 +1,8 @@
 //! The local development node: a real Ethereum devnet (anvil) with the Cartesi Rollups v1
 //! contracts at their canonical addresses, feeding the backend through the rollup HTTP API.
 
+#![warn(unreachable_pub)]
+
 pub mod backend;
 pub mod graphql;
 pub mod health;

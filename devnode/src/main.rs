@@ -1,5 +1,7 @@
 //! `devnode`: the local development node. See `devnode --help`.
 
+#![warn(unreachable_pub)]
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;

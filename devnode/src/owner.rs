@@ -198,7 +198,7 @@ impl DataDir {
 
 /// Writes `<path>.tmp`, fsyncs it, renames it over `path` and fsyncs the directory, so that after
 /// a crash `path` holds either its old content or the new one, never a part.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);

@@ -8,6 +8,8 @@
 //!
 //! Nothing here does I/O.
 
+#![warn(unreachable_pub)]
+
 pub mod portals;
 pub mod status;
 pub mod voucher;

@@ -28,23 +28,23 @@ use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, N
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Positioned, ServerError, ValidationResult};
 
-use super::MAX_PAGE;
+use super::pagination::MAX_PAGE;
 
 /// Deepest selection accepted. The console's deepest query (a notice's proof) is four fields
 /// deep; introspection with the `ofType` nesting GraphiQL sends is about fifteen. Inputs and
 /// outputs refer to each other, so without a limit a query could nest without end.
-pub const MAX_DEPTH: usize = 32;
+pub(crate) const MAX_DEPTH: usize = 32;
 
 /// The largest cost of one request (or of all the requests of a batch). A full page of 1000
 /// inputs with every field, cursors and page info costs about 15,000; the console's largest
 /// query, a page of 1000 outputs, about 10,000. 50,000 lets a query hold a few full pages at
 /// once while 20 aliases of a 1000-input list are already refused.
-pub const MAX_COMPLEXITY: usize = 50_000;
+pub(crate) const MAX_COMPLEXITY: usize = 50_000;
 
 /// List items read by one request (or by all the requests of a batch), whatever the lists:
 /// twenty full pages. Listing every input of a dev chain with its notices and reports is a few
 /// thousand.
-pub const MAX_ITEMS: usize = 20_000;
+pub(crate) const MAX_ITEMS: usize = 20_000;
 
 /// Aliases per request. An alias is how one query asks for the same list many times over; the
 /// console sends none, and a page needing more than a few dozen is better served by paging.
@@ -52,17 +52,17 @@ pub const MAX_ALIASES: usize = 64;
 
 /// Selections (fields, fragment spreads and inline fragments) per request, counted with every
 /// fragment expanded where it is spread. GraphiQL's introspection query is about 200.
-pub const MAX_SELECTIONS: usize = 2_000;
+pub(crate) const MAX_SELECTIONS: usize = 2_000;
 
 /// Directives on one field: `@include` and `@skip` are the only ones the schema knows.
-pub const MAX_DIRECTIVES: usize = 4;
+pub(crate) const MAX_DIRECTIVES: usize = 4;
 
 /// Requests in one batch (a JSON array); they share every budget of one request.
-pub const MAX_BATCH: usize = 16;
+pub(crate) const MAX_BATCH: usize = 16;
 
 /// Largest answer body, in bytes. A full page of 1000 items with payloads of a few KiB each is a
 /// few MB; 16 MiB leaves room for real pages and bounds the memory one answer takes.
-pub const MAX_ANSWER: usize = 16 << 20;
+pub(crate) const MAX_ANSWER: usize = 16 << 20;
 
 /// A cost ceiling for one list, far above [`MAX_COMPLEXITY`]. async-graphql adds costs in a
 /// `usize` without checking for overflow; with nested lists multiplying by 1000 per level, a

@@ -15,10 +15,12 @@
 //!
 //! The files: `transport.rs` is the HTTP side (routes, body checks, batches, the answer's size),
 //! `graphiql.html` the page a browser gets, `pagination.rs` cursors, pages and connections,
-//! `schema.rs` the types and resolvers of Cartesi's schema, `limits.rs` what a request may cost.
+//! `schema.rs` the types and resolvers of Cartesi's schema, `proof.rs` an output's proof,
+//! `limits.rs` what a request may cost.
 
 mod limits;
 mod pagination;
+mod proof;
 mod schema;
 mod transport;
 
@@ -30,14 +32,12 @@ use tokio::net::TcpListener;
 
 use crate::health::Health;
 use crate::store::Store;
-pub use limits::{
-    MAX_ALIASES, MAX_ANSWER, MAX_BATCH, MAX_COMPLEXITY, MAX_DEPTH, MAX_DIRECTIVES, MAX_ITEMS, MAX_SELECTIONS,
-};
-pub use pagination::MAX_PAGE;
+pub use limits::MAX_ALIASES;
+use limits::{MAX_DEPTH, MAX_DIRECTIVES};
 pub use schema::Query;
 
 /// The executable reader schema.
-pub type ReaderSchema = async_graphql::Schema<Query, EmptyMutation, EmptySubscription>;
+pub(crate) type ReaderSchema = async_graphql::Schema<Query, EmptyMutation, EmptySubscription>;
 
 /// Builds the reader schema over `store`, with the cost limits of `limits.rs`. async-graphql's
 /// own recursion limit counts fragments and inline fragments as levels too; it is set above

@@ -11,7 +11,7 @@ use super::schema::int;
 
 /// The largest page, and the page size when neither `first` nor `last` is given (Cartesi's
 /// reader uses the same number).
-pub const MAX_PAGE: u64 = 1000;
+pub(crate) const MAX_PAGE: u64 = 1000;
 
 /// Which slice of a listing a page covers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

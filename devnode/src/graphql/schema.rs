@@ -14,71 +14,52 @@ use async_graphql::{
 
 use super::limits::{self, page_cost};
 use super::pagination::{connection, paged, spend_items, PageArgs, PageInfo, Parts};
+use super::proof::{proof_of, Proof};
 use crate::store::{InputRange, InputRecord, InputStatus, OutputKind, Store, StoredOutput};
 
 // ----- The root and inputs -----
 
-/// Writes a reader object (the root `Query`, or an `Input`) with its own fields first, then a
-/// lookup by index of each output kind, then (on the root) the listing of inputs, then a paged
-/// listing of each kind, in the order of Cartesi's schema. Every field with a cost expression is
+/// Writes a reader object (the root `Query`, or an `Input`): its own fields, then a lookup by
+/// index of each output kind, then a paged listing of each kind it lists, in the order of
+/// Cartesi's schema. A root lookup names the input (`voucher(voucherIndex, inputIndex)`), an
+/// input's looks in that input (`voucher(index)`); listings cover [`OutputScope::scope`], and
+/// one may take a filter (the root's `inputs(where: …)`). Every field with a cost expression is
 /// written in the arm that writes `#[Object]`: the expression must see the names async-graphql
-/// declares there (macro hygiene). A root lookup names the input
-/// (`voucher(voucherIndex, inputIndex)`), an input's looks in that input (`voucher(index)`);
-/// listings cover the outputs of [`OutputScope::scope`].
+/// declares there (macro hygiene).
 macro_rules! reader_object {
     (
         $(#[doc = $doc:tt])* root $ty:ident { $($own:tt)* }
-        $($kind:ident, $conn:ident: $one:ident($index:ident) $one_doc:tt, $many:ident $many_doc:tt;)*
+        lookups { $($kind:ident: $one:ident($index:ident) $one_doc:tt;)* }
+        listings { $($listings:tt)* }
     ) => {
-        reader_object!(@object $(#[doc = $doc])* $ty { $($own)* }
-            then [inputs]
-            lookups {$(
-                #[doc = $one_doc]
-                async fn $one(&self, ctx: &Context<'_>, $index: i32, input_index: i32) -> async_graphql::Result<$kind> {
-                    find_output(store(ctx)?, OutputKind::$kind, input_index, $index).map($kind)
-                }
-            )*}
-            $($kind, $conn: $many $many_doc;)*
-        );
+        reader_object!(@object $(#[doc = $doc])* $ty { $($own)* } lookups {$(
+            #[doc = $one_doc]
+            async fn $one(&self, ctx: &Context<'_>, $index: i32, input_index: i32) -> async_graphql::Result<$kind> {
+                find_output(store(ctx)?, OutputKind::$kind, input_index, $index).map($kind)
+            }
+        )*} listings { $($listings)* });
     };
     (
         $(#[doc = $doc:tt])* input $ty:ident { $($own:tt)* }
-        $($kind:ident, $conn:ident: $one:ident $one_doc:tt, $many:ident $many_doc:tt;)*
+        lookups { $($kind:ident: $one:ident $one_doc:tt;)* }
+        listings { $($listings:tt)* }
     ) => {
-        reader_object!(@object $(#[doc = $doc])* $ty { $($own)* } then []
-            lookups {$(
-                #[doc = $one_doc]
-                async fn $one(&self, ctx: &Context<'_>, index: i32) -> async_graphql::Result<$kind> {
-                    find_output(store(ctx)?, OutputKind::$kind, int(self.record.index)?, index).map($kind)
-                }
-            )*}
-            $($kind, $conn: $many $many_doc;)*
-        );
+        reader_object!(@object $(#[doc = $doc])* $ty { $($own)* } lookups {$(
+            #[doc = $one_doc]
+            async fn $one(&self, ctx: &Context<'_>, index: i32) -> async_graphql::Result<$kind> {
+                find_output(store(ctx)?, OutputKind::$kind, int(self.record.index)?, index).map($kind)
+            }
+        )*} listings { $($listings)* });
     };
     (
-        @object $(#[doc = $doc:tt])* $ty:ident { $($own:tt)* } then [$($inputs:ident)?] lookups { $($lookups:tt)* }
-        $($kind:ident, $conn:ident: $many:ident $many_doc:tt;)*
+        @object $(#[doc = $doc:tt])* $ty:ident { $($own:tt)* } lookups { $($lookups:tt)* }
+        listings { $($node:ident, $conn:ident: $many:ident $many_doc:tt $(where $filter:ident)?;)* }
     ) => {
         $(#[doc = $doc])*
         #[Object]
         impl $ty {
             $($own)*
             $($lookups)*
-            $(
-                /// Get inputs with support for pagination
-                #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-                async fn $inputs(
-                    &self,
-                    ctx: &Context<'_>,
-                    first: Option<i32>,
-                    last: Option<i32>,
-                    after: Option<String>,
-                    before: Option<String>,
-                    #[graphql(name = "where")] filter: Option<InputFilter>,
-                ) -> async_graphql::Result<InputConnection> {
-                    input_page(ctx, filter, PageArgs { first, last, after, before })
-                }
-            )?
             $(
                 #[doc = $many_doc]
                 #[graphql(complexity = "page_cost(first, last, child_complexity)")]
@@ -89,9 +70,11 @@ macro_rules! reader_object {
                     last: Option<i32>,
                     after: Option<String>,
                     before: Option<String>,
+                    $(#[graphql(name = "where")] $filter: Option<InputFilter>,)?
                 ) -> async_graphql::Result<$conn> {
+                    let range = None $(.or($filter))?.map(InputFilter::range).unwrap_or_default();
                     let args = PageArgs { first, last, after, before };
-                    Ok($conn::new(output_page(ctx, OutputKind::$kind, self.scope(), args)?.map($kind)))
+                    Ok($conn::new($node::page(ctx, self.scope(), range, args)?))
                 }
             )*
         }
@@ -122,12 +105,17 @@ reader_object! {
             find_input(store(ctx)?, index)
         }
     }
-    Voucher, VoucherConnection: voucher(voucher_index) "Get voucher based on its index",
-        vouchers "Get vouchers with support for pagination";
-    Notice, NoticeConnection: notice(notice_index) "Get notice based on its index",
-        notices "Get notices with support for pagination";
-    Report, ReportConnection: report(report_index) "Get report based on its index",
-        reports "Get reports with support for pagination";
+    lookups {
+        Voucher: voucher(voucher_index) "Get voucher based on its index";
+        Notice: notice(notice_index) "Get notice based on its index";
+        Report: report(report_index) "Get report based on its index";
+    }
+    listings {
+        Input, InputConnection: inputs "Get inputs with support for pagination" where filter;
+        Voucher, VoucherConnection: vouchers "Get vouchers with support for pagination";
+        Notice, NoticeConnection: notices "Get notices with support for pagination";
+        Report, ReportConnection: reports "Get reports with support for pagination";
+    }
 }
 
 /// An input with its status, as stored.
@@ -176,12 +164,16 @@ reader_object! {
             hex_within_budget(ctx, &self.record.payload)
         }
     }
-    Voucher, VoucherConnection: voucher "Get voucher from this particular input given the voucher's index",
-        vouchers "Get vouchers from this particular input with support for pagination";
-    Notice, NoticeConnection: notice "Get notice from this particular input given the notice's index",
-        notices "Get notices from this particular input with support for pagination";
-    Report, ReportConnection: report "Get report from this particular input given the report's index",
-        reports "Get reports from this particular input with support for pagination";
+    lookups {
+        Voucher: voucher "Get voucher from this particular input given the voucher's index";
+        Notice: notice "Get notice from this particular input given the notice's index";
+        Report: report "Get report from this particular input given the report's index";
+    }
+    listings {
+        Voucher, VoucherConnection: vouchers "Get vouchers from this particular input with support for pagination";
+        Notice, NoticeConnection: notices "Get notices from this particular input with support for pagination";
+        Report, ReportConnection: reports "Get reports from this particular input with support for pagination";
+    }
 }
 
 // ----- Outputs -----
@@ -269,22 +261,50 @@ connection!(VoucherConnection, VoucherEdge, Voucher);
 connection!(NoticeConnection, NoticeEdge, Notice);
 connection!(ReportConnection, ReportEdge, Report);
 
-/// One page of inputs, within `filter`'s bounds.
-fn input_page(
-    ctx: &Context<'_>,
-    filter: Option<InputFilter>,
-    args: PageArgs,
-) -> async_graphql::Result<InputConnection> {
-    let store = store(ctx)?;
-    let range = filter.map(InputFilter::range).unwrap_or_default();
-    let total = store.count_inputs(range).map_err(internal)?;
-    let page = args.page(total)?;
-    spend_items(ctx, page)?;
-    let items =
-        if page.limit == 0 { Vec::new() } else { store.inputs(range, page.offset, page.limit).map_err(internal)? };
-    let parts = paged(total, page, items)?;
-    Ok(InputConnection::new(parts.map(|(record, status)| Input { record, status })))
+/// What a listing pages through: inputs within a range, or the outputs of one kind (of one
+/// input, or of all).
+trait Listed: Sized {
+    /// One page; `scope` is the input whose outputs are listed (`None`: all), `range` bounds inputs.
+    fn page(
+        ctx: &Context<'_>,
+        scope: Option<u64>,
+        range: InputRange,
+        args: PageArgs,
+    ) -> async_graphql::Result<Parts<Self>>;
 }
+
+impl Listed for Input {
+    fn page(
+        ctx: &Context<'_>,
+        _: Option<u64>,
+        range: InputRange,
+        args: PageArgs,
+    ) -> async_graphql::Result<Parts<Input>> {
+        let store = store(ctx)?;
+        let total = store.count_inputs(range).map_err(internal)?;
+        let page = args.page(total)?;
+        spend_items(ctx, page)?;
+        let items = if page.limit == 0 {
+            Vec::new()
+        } else {
+            store.inputs(range, page.offset, page.limit).map_err(internal)?
+        };
+        Ok(paged(total, page, items)?.map(|(record, status)| Input { record, status }))
+    }
+}
+
+/// The listing of one output kind, for each of the three.
+macro_rules! listed_output {
+    ($($kind:ident)*) => {$(
+        impl Listed for $kind {
+            fn page(ctx: &Context<'_>, scope: Option<u64>, _: InputRange, args: PageArgs) -> async_graphql::Result<Parts<$kind>> {
+                Ok(output_page(ctx, OutputKind::$kind, scope, args)?.map($kind))
+            }
+        }
+    )*};
+}
+
+listed_output!(Voucher Notice Report);
 
 /// One page of outputs of `kind`, of one input or of all.
 fn output_page(
@@ -313,7 +333,7 @@ fn not_found(what: &str) -> async_graphql::Error {
 }
 
 /// Database failures reach the client as the query's error; the node's log has them too.
-fn internal(e: crate::store::StoreError) -> async_graphql::Error {
+pub(super) fn internal(e: crate::store::StoreError) -> async_graphql::Error {
     tracing::error!("reader API: {e}");
     async_graphql::Error::new(format!("internal error: {e}"))
 }
@@ -433,58 +453,4 @@ pub(super) fn hex_within_budget(ctx: &Context<'_>, bytes: &[u8]) -> async_graphq
         budget.spend_bytes(2 + 2 * bytes.len())?;
     }
     Ok(hex(bytes))
-}
-
-/// The proof of a stored output, once its epoch's claim is on L1.
-fn proof_of(store: &Store, kind: OutputKind, output: &StoredOutput) -> async_graphql::Result<Option<Proof>> {
-    let Some((claim, bytes)) = store.proof(kind, output.input_index, output.index).map_err(internal)? else {
-        return Ok(None);
-    };
-    let v = crate::settle::merkle::Validity::from_bytes(&bytes).ok_or_else(|| {
-        internal(crate::store::StoreError::Corrupt(format!("a stored proof of {} bytes", bytes.len())))
-    })?;
-    let hex = |h: &[u8; 32]| format!("0x{}", hex::encode(h));
-    Ok(Some(Proof {
-        validity: OutputValidityProof {
-            input_index_within_epoch: int(v.input_index_within_epoch)?,
-            output_index_within_input: int(v.output_index_within_input)?,
-            output_hashes_root_hash: hex(&v.output_hashes_root_hash),
-            vouchers_epoch_root_hash: hex(&v.vouchers_epoch_root_hash),
-            notices_epoch_root_hash: hex(&v.notices_epoch_root_hash),
-            machine_state_hash: hex(&v.machine_state_hash),
-            output_hash_in_output_hashes_siblings: v.output_hash_in_output_hashes_siblings.iter().map(hex).collect(),
-            output_hashes_in_epoch_siblings: v.output_hashes_in_epoch_siblings.iter().map(hex).collect(),
-        },
-        context: format!("0x{}", hex::encode(crate::l1::claim_context(claim))),
-    }))
-}
-
-/// Data that can be used as proof to validate notices and execute vouchers on the base layer blockchain
-#[derive(SimpleObject, Debug)]
-pub(super) struct Proof {
-    /// Validity proof for an output
-    validity: OutputValidityProof,
-    /// Data that allows the validity proof to be contextualized within submitted claims, given as a payload in Ethereum hex binary format, starting with '0x'
-    context: String,
-}
-
-/// Validity proof for an output
-#[derive(SimpleObject, Debug)]
-pub(super) struct OutputValidityProof {
-    /// Local input index within the context of the related epoch
-    input_index_within_epoch: i32,
-    /// Output index within the context of the input that produced it
-    output_index_within_input: i32,
-    /// Merkle root of all output hashes of the related input, given in Ethereum hex binary format (32 bytes), starting with '0x'
-    output_hashes_root_hash: String,
-    /// Merkle root of all voucher hashes of the related epoch, given in Ethereum hex binary format (32 bytes), starting with '0x'
-    vouchers_epoch_root_hash: String,
-    /// Merkle root of all notice hashes of the related epoch, given in Ethereum hex binary format (32 bytes), starting with '0x'
-    notices_epoch_root_hash: String,
-    /// Hash of the machine state claimed for the related epoch, given in Ethereum hex binary format (32 bytes), starting with '0x'
-    machine_state_hash: String,
-    /// Proof that this output hash is in the output-hashes merkle tree. This array of siblings is bottom-up ordered (from the leaf to the root). Each hash is given in Ethereum hex binary format (32 bytes), starting with '0x'.
-    output_hash_in_output_hashes_siblings: Vec<String>,
-    /// Proof that this output-hashes root hash is in epoch's output merkle tree. This array of siblings is bottom-up ordered (from the leaf to the root). Each hash is given in Ethereum hex binary format (32 bytes), starting with '0x'.
-    output_hashes_in_epoch_siblings: Vec<String>,
 }

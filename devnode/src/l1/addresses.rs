@@ -10,7 +10,7 @@ pub fn keccak256(bytes: &[u8]) -> H256 {
 }
 
 /// `keccak256(0xff ‖ deployer ‖ salt ‖ keccak256(initcode))[12..]`.
-pub fn create2_address(deployer: Address, salt: H256, initcode: &[u8]) -> Address {
+pub(crate) fn create2_address(deployer: Address, salt: H256, initcode: &[u8]) -> Address {
     let mut preimage = Vec::with_capacity(85);
     preimage.push(0xff);
     preimage.extend_from_slice(deployer.as_bytes());

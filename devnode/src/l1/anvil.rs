@@ -186,7 +186,7 @@ impl Anvil {
     }
 
     /// As [`Anvil::stop`], returning the error of the final save (anvil is stopped either way).
-    pub async fn try_stop(mut self) -> Result<(), L1Error> {
+    pub(crate) async fn try_stop(mut self) -> Result<(), L1Error> {
         let mut saved = Ok(());
         if let Some(mut saving) = self.saving.take() {
             // Let a save in progress finish, so that the last write is the final one.

@@ -62,7 +62,7 @@ impl NodeModules {
     }
 
     /// The binary itself rather than the `.bin` shim, so that nothing depends on npm's links.
-    pub fn anvil_binary(&self) -> PathBuf {
+    pub(crate) fn anvil_binary(&self) -> PathBuf {
         self.root.join("@foundry-rs/anvil-linux-amd64/bin/anvil")
     }
 
@@ -82,7 +82,7 @@ impl NodeModules {
     /// A library of `@cartesi/util`, from its mainnet deployment file: that bytecode (already
     /// linked) is what produced the canonical addresses; the compiled copies inside
     /// `@cartesi/rollups` differ and would land elsewhere.
-    pub fn util_library(&self, name: &str) -> Result<Artifact, L1Error> {
+    pub(crate) fn util_library(&self, name: &str) -> Result<Artifact, L1Error> {
         let path = self.root.join(format!("@cartesi/util/deployments/mainnet/{name}.json"));
         Artifact::load(&path, name, &[])
     }
@@ -90,7 +90,7 @@ impl NodeModules {
     /// A test token of Cartesi CLI 1.x's devnet, from `@cartesi/devnet`'s hardhat-deploy file
     /// `deployments/localhost/<Name>.json`: the bytecode that, with account 0 as constructor
     /// argument, created the token at the address the CLI prints.
-    pub fn cartesi_devnet(&self, name: &str) -> Result<Artifact, L1Error> {
+    pub(crate) fn cartesi_devnet(&self, name: &str) -> Result<Artifact, L1Error> {
         let path = self.root.join(format!("@cartesi/devnet/deployments/localhost/{name}.json"));
         Artifact::load(&path, name, &[])
     }
@@ -103,7 +103,7 @@ impl NodeModules {
     }
 
     /// An OpenZeppelin 4.x contract from `build/contracts/<Name>.json`.
-    pub fn openzeppelin(&self, name: &str) -> Result<Artifact, L1Error> {
+    pub(crate) fn openzeppelin(&self, name: &str) -> Result<Artifact, L1Error> {
         let path = self.root.join(format!("@openzeppelin/contracts/build/contracts/{name}.json"));
         Artifact::load(&path, name, &[])
     }
@@ -171,7 +171,7 @@ impl Artifact {
     }
 
     /// Creation code followed by the ABI-encoded constructor arguments.
-    pub fn initcode(&self, constructor_args: &[ethabi::Token]) -> Vec<u8> {
+    pub(crate) fn initcode(&self, constructor_args: &[ethabi::Token]) -> Vec<u8> {
         let mut code = self.bytecode.clone();
         code.extend(ethabi::encode(constructor_args));
         code

@@ -39,7 +39,7 @@ pub async fn submit_claim(
 }
 
 /// The proof context of claim `index`: `abi.encode(uint256 index)`.
-pub fn claim_context(index: u64) -> Vec<u8> {
+pub(crate) fn claim_context(index: u64) -> Vec<u8> {
     ethabi::encode(&[Token::Uint(U256::from(index))])
 }
 

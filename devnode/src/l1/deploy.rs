@@ -25,9 +25,9 @@ pub const DEVNET_ACCOUNT_0: Address = h160("f39Fd6e51aad88F6F4ce6aB8827279cffFb9
 /// node's transactions never take a nonce of account 0, which users and the console send from.
 pub const DEVNET_CLAIMER: Address = h160("a0Ee7A142d267C1f36714E4a8F75612F20a79720");
 /// The deterministic-deployment proxy that anvil puts in its genesis.
-pub const ARACHNID_CREATE2_PROXY: Address = h160("4e59b44847b379578588920cA78FbF26c0B4956C");
+pub(crate) const ARACHNID_CREATE2_PROXY: Address = h160("4e59b44847b379578588920cA78FbF26c0B4956C");
 /// The factory behind the canonical v1 addresses; its runtime code is the Arachnid proxy's.
-pub const SAFE_SINGLETON_FACTORY: Address = h160("914d7Fec6aaC8cd542e72Bca78B30650d45643d7");
+pub(crate) const SAFE_SINGLETON_FACTORY: Address = h160("914d7Fec6aaC8cd542e72Bca78B30650d45643d7");
 
 /// How many devnet accounts receive test tokens at most.
 const MAX_TOKEN_HOLDERS: usize = 10;
@@ -59,7 +59,7 @@ pub(super) fn calldata(name: &str, params: &[ParamType], args: &[Token]) -> Vec<
 }
 
 /// Puts the Arachnid proxy's code at the Safe singleton factory's address if nothing is there.
-pub async fn ensure_create2_factory(rpc: &Rpc) -> Result<(), L1Error> {
+pub(crate) async fn ensure_create2_factory(rpc: &Rpc) -> Result<(), L1Error> {
     if !rpc.get_code(SAFE_SINGLETON_FACTORY).await?.is_empty() {
         return Ok(());
     }
@@ -271,7 +271,7 @@ async fn create_cli_devnet_tokens(
 ///   `SimpleERC20`, `SimpleERC721`, `SimpleERC1155`) through the same factory, with `from` as
 ///   admin and minter: 1,000,000 tokens (18 decimals) each, one NFT each (ids 0, 1, …), and
 ///   1,000 of multi-token id 0 each.
-pub async fn deploy_test_tokens(rpc: &Rpc, nm: &NodeModules, from: Address) -> Result<TestTokens, L1Error> {
+pub(crate) async fn deploy_test_tokens(rpc: &Rpc, nm: &NodeModules, from: Address) -> Result<TestTokens, L1Error> {
     ensure_create2_factory(rpc).await?;
     let c = RollupsV1::canonical();
     let mut holders = rpc.accounts().await?;
@@ -384,7 +384,7 @@ async fn mint_cli_devnet_tokens(
 /// Switches anvil from a block per transaction to a block every `seconds` (`evm_setIntervalMining`),
 /// as `anvil --block-time` would have started it. The node deploys first and switches after, so
 /// that a first start does not wait a block interval for each of its deployment transactions.
-pub async fn mine_every(rpc: &Rpc, seconds: u64) -> Result<(), L1Error> {
+pub(crate) async fn mine_every(rpc: &Rpc, seconds: u64) -> Result<(), L1Error> {
     rpc.call("evm_setIntervalMining", json!([seconds])).await?;
     tracing::info!(seconds, "anvil mines a block every {seconds} s from now on");
     Ok(())
@@ -416,7 +416,7 @@ pub async fn owner_of(rpc: &Rpc, contract: Address) -> Result<Address, L1Error> 
 
 /// Makes `to` the owner of the Authority `authority` (`transferOwnership`, sent by `from`, its
 /// owner from the factory), once: nothing when `to` owns it already. Returns `to`.
-pub async fn hand_over(rpc: &Rpc, authority: Address, from: Address, to: Address) -> Result<Address, L1Error> {
+pub(crate) async fn hand_over(rpc: &Rpc, authority: Address, from: Address, to: Address) -> Result<Address, L1Error> {
     let owner = owner_of(rpc, authority).await?;
     if owner == to {
         return Ok(to);

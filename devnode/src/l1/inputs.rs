@@ -63,12 +63,12 @@ pub fn input_added_event() -> Event {
 
 /// The event's topic0, computed from the signature text rather than trusted from ethabi's
 /// rendering of the declaration above (a unit test checks that both agree).
-fn input_added_topic() -> H256 {
+pub fn input_added_topic() -> H256 {
     keccak256(INPUT_ADDED_SIGNATURE.as_bytes())
 }
 
 /// Decodes one `InputAdded` log into `(dapp, index, sender, input)`.
-fn decode_input_added(log: &Log) -> Result<(Address, u64, Address, Vec<u8>), L1Error> {
+pub fn decode_input_added(log: &Log) -> Result<(Address, u64, Address, Vec<u8>), L1Error> {
     let bad = |reason: String| L1Error::BadInputLog { block: log.block_number, reason };
     if log.topics.first() != Some(&input_added_topic()) {
         return Err(bad("topic0 is not InputAdded".into()));
@@ -106,7 +106,7 @@ pub struct EvmAdvance {
 }
 
 /// `EvmAdvance(uint256,address,address,uint256,uint256,uint256,uint256,bytes)`.
-pub const EVM_ADVANCE_SELECTOR: [u8; 4] = [0x41, 0x5b, 0xf3, 0x63];
+pub(super) const EVM_ADVANCE_SELECTOR: [u8; 4] = [0x41, 0x5b, 0xf3, 0x63];
 
 fn evm_advance_params() -> [ParamType; 8] {
     let u = || ParamType::Uint(256);
@@ -243,7 +243,7 @@ impl InputWatcher {
     }
 
     /// The first block not yet read.
-    pub fn next_block(&self) -> u64 {
+    pub(crate) fn next_block(&self) -> u64 {
         self.next_block
     }
 
@@ -367,11 +367,8 @@ pub async fn add_input(
     app: Address,
     payload: &[u8],
 ) -> Result<Submitted, L1Error> {
-    let mut data = ethabi::short_signature("addInput", &[ParamType::Address, ParamType::Bytes]).to_vec();
-    data.extend(ethabi::encode(&[Token::Address(app), Token::Bytes(payload.to_vec())]));
-    let tx = TxRequest { from, to: Some(rollups.input_box), data, value: U256::zero() };
-    let receipt = rpc.transact(&tx, "addInput").await?;
-    submitted(&receipt.logs, rollups, app, receipt.transaction_hash, receipt.block_number)
+    let call = InputCall { to: rollups.input_box, function: "addInput", app, bytes: payload, value: U256::zero() };
+    send_input_call(rpc, rollups, from, call).await
 }
 
 /// `EtherPortal.depositEther{value: amount}(app, exec_layer_data)` from `from`. The application
@@ -384,11 +381,32 @@ pub async fn deposit_ether(
     amount: U256,
     exec_layer_data: &[u8],
 ) -> Result<Submitted, L1Error> {
-    let mut data = ethabi::short_signature("depositEther", &[ParamType::Address, ParamType::Bytes]).to_vec();
-    data.extend(ethabi::encode(&[Token::Address(app), Token::Bytes(exec_layer_data.to_vec())]));
-    let tx = TxRequest { from, to: Some(rollups.ether_portal), data, value: amount };
-    let receipt = rpc.transact(&tx, "depositEther").await?;
-    submitted(&receipt.logs, rollups, app, receipt.transaction_hash, receipt.block_number)
+    let call =
+        InputCall { to: rollups.ether_portal, function: "depositEther", app, bytes: exec_layer_data, value: amount };
+    send_input_call(rpc, rollups, from, call).await
+}
+
+/// A call `function(app, bytes)` to `to`, with `value`, that adds one input for `app`.
+struct InputCall<'a> {
+    to: Address,
+    function: &'static str,
+    app: Address,
+    bytes: &'a [u8],
+    value: U256,
+}
+
+/// Sends `call` from `from` and reads, from its receipt, the input it added.
+async fn send_input_call(
+    rpc: &Rpc,
+    rollups: &RollupsV1,
+    from: Address,
+    call: InputCall<'_>,
+) -> Result<Submitted, L1Error> {
+    let mut data = ethabi::short_signature(call.function, &[ParamType::Address, ParamType::Bytes]).to_vec();
+    data.extend(ethabi::encode(&[Token::Address(call.app), Token::Bytes(call.bytes.to_vec())]));
+    let tx = TxRequest { from, to: Some(call.to), data, value: call.value };
+    let receipt = rpc.transact(&tx, call.function).await?;
+    submitted(&receipt.logs, rollups, call.app, receipt.transaction_hash, receipt.block_number)
 }
 
 #[cfg(test)]

@@ -16,21 +16,20 @@ mod inputs;
 mod rpc;
 mod v2;
 
-pub use addresses::{
-    checksum, create2_address, keccak256, AddressBook, Application, CliDevnetTokens, RollupsV1, TestTokens,
-};
+pub use addresses::{checksum, keccak256, AddressBook, Application, CliDevnetTokens, RollupsV1, TestTokens};
 pub use anvil::{Anvil, AnvilConfig};
 pub use artifacts::{Artifact, NodeModules, NPM_HINT};
-pub use claims::{claim_context, get_claim, submit_claim, Claim};
+pub(crate) use claims::claim_context;
+pub use claims::{get_claim, submit_claim, Claim};
+pub(crate) use deploy::mine_every;
 pub use deploy::{
-    deploy_application, deploy_cli_devnet_tokens, deploy_devnet, deploy_rollups_v1, deploy_test_tokens,
-    ensure_create2_factory, hand_over, mine_every, owner_of, write_deployment_files, ARACHNID_CREATE2_PROXY,
-    DEVNET_ACCOUNT_0, DEVNET_CLAIMER, SAFE_SINGLETON_FACTORY,
+    deploy_application, deploy_cli_devnet_tokens, deploy_devnet, deploy_rollups_v1, owner_of, write_deployment_files,
+    DEVNET_ACCOUNT_0, DEVNET_CLAIMER,
 };
 pub use error::L1Error;
 pub use inputs::{
-    add_input, deposit_ether, input_added_event, number_of_inputs, EvmAdvance, InputEvent, InputWatcher, Submitted,
-    INPUT_ADDED_SIGNATURE,
+    add_input, decode_input_added, deposit_ether, input_added_event, input_added_topic, number_of_inputs, EvmAdvance,
+    InputEvent, InputWatcher, Submitted, INPUT_ADDED_SIGNATURE,
 };
 pub use rpc::{Log, Receipt, Rpc, TxRequest};
 pub use v2::{

@@ -187,17 +187,17 @@ impl Rpc {
     }
 
     /// Anvil only: replaces the code at an address.
-    pub async fn set_code(&self, at: Address, code: &[u8]) -> Result<(), L1Error> {
+    pub(crate) async fn set_code(&self, at: Address, code: &[u8]) -> Result<(), L1Error> {
         self.call("anvil_setCode", json!([hx(at), hex0x(code)])).await.map(drop)
     }
 
     /// Anvil only: sets an account's balance.
-    pub async fn set_balance(&self, of: Address, wei: U256) -> Result<(), L1Error> {
+    pub(crate) async fn set_balance(&self, of: Address, wei: U256) -> Result<(), L1Error> {
         self.call("anvil_setBalance", json!([hx(of), format!("{wei:#x}")])).await.map(drop)
     }
 
     /// Anvil only: lets `eth_sendTransaction` send from `who` (an EOA or a contract).
-    pub async fn impersonate(&self, who: Address, on: bool) -> Result<(), L1Error> {
+    pub(crate) async fn impersonate(&self, who: Address, on: bool) -> Result<(), L1Error> {
         let method = if on { "anvil_impersonateAccount" } else { "anvil_stopImpersonatingAccount" };
         self.call(method, json!([hx(who)])).await.map(drop)
     }

@@ -183,7 +183,7 @@ const EPOCH_STATUSES: &[&str] = &[
 ];
 
 /// RFC 3339 UTC time of a unix timestamp (days to civil date: Howard Hinnant's algorithm).
-pub fn rfc3339(seconds: u64) -> String {
+pub(super) fn rfc3339(seconds: u64) -> String {
     let days = (seconds / 86_400) as i64;
     let rest = seconds % 86_400;
     let z = days + 719_468;
@@ -198,7 +198,7 @@ pub fn rfc3339(seconds: u64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rest / 3600, rest / 60 % 60, rest % 60)
 }
 
-pub async fn call(state: &State, method: &str, params: Value) -> Result<Value, RpcError> {
+pub(super) async fn call(state: &State, method: &str, params: Value) -> Result<Value, RpcError> {
     let Some((_, allowed)) = super::METHODS.iter().find(|(m, _)| *m == method) else {
         return Err(RpcError { code: -32601, message: format!("method not found: {method}") });
     };

@@ -15,7 +15,7 @@ use ethabi::Token;
 use sha3::{Digest, Keccak256};
 
 /// A 32-byte keccak-256 hash.
-pub type Hash = [u8; 32];
+pub(crate) type Hash = [u8; 32];
 
 fn keccak(bytes: &[u8]) -> Hash {
     Keccak256::digest(bytes).into()
@@ -29,12 +29,12 @@ fn parent(left: &Hash, right: &Hash) -> Hash {
 }
 
 /// Height (number of levels above the 32-byte slots) of an input's output-hashes tree.
-pub const OUTPUT_TREE_HEIGHT: usize = 16;
+pub(crate) const OUTPUT_TREE_HEIGHT: usize = 16;
 /// Height of an epoch's tree.
-pub const EPOCH_TREE_HEIGHT: usize = 32;
+pub(crate) const EPOCH_TREE_HEIGHT: usize = 32;
 
 /// The node of one 32-byte slot holding `hash`: the root of its four 8-byte words.
-pub fn slot_node(hash: &Hash) -> Hash {
+pub(crate) fn slot_node(hash: &Hash) -> Hash {
     let words: Vec<Hash> = hash.chunks(8).map(keccak).collect();
     parent(&parent(&words[0], &words[1]), &parent(&words[2], &words[3]))
 }
@@ -80,7 +80,7 @@ impl Tree {
     }
 
     /// The siblings of slot `index`, from the slot's level up to the root's children.
-    pub fn siblings(&self, index: u64) -> Vec<Hash> {
+    pub(crate) fn siblings(&self, index: u64) -> Vec<Hash> {
         let mut index = index as usize;
         let mut siblings = Vec::with_capacity(self.height());
         for level in 0..self.height() {
@@ -101,7 +101,7 @@ pub enum Kind {
 
 /// An output as the contracts hash it: a voucher is `abi.encode(destination, payload)`, a notice
 /// `abi.encode(payload)`.
-pub fn output_hash(kind: Kind, destination: Option<[u8; 20]>, payload: &[u8]) -> Hash {
+pub(crate) fn output_hash(kind: Kind, destination: Option<[u8; 20]>, payload: &[u8]) -> Hash {
     let encoded = match (kind, destination) {
         (Kind::Voucher, Some(to)) => {
             ethabi::encode(&[Token::Address(ethabi::ethereum_types::Address::from(to)), Token::Bytes(payload.to_vec())])
@@ -117,7 +117,7 @@ fn zero_slot() -> Hash {
 }
 
 /// One input's output-hashes tree over the hashes of its outputs of one kind, in order.
-pub fn output_hashes_tree(hashes: &[Hash]) -> Tree {
+pub(crate) fn output_hashes_tree(hashes: &[Hash]) -> Tree {
     Tree::new(hashes.iter().map(slot_node).collect(), OUTPUT_TREE_HEIGHT, zero_slot())
 }
 
@@ -141,7 +141,7 @@ pub struct Epoch {
 
 /// The machine state hash in claims: host mode has no machine, and Cartesi's host-runner uses 32
 /// zero bytes. Any value works if used consistently.
-pub const MACHINE_STATE_HASH: Hash = [0; 32];
+pub(crate) const MACHINE_STATE_HASH: Hash = [0; 32];
 
 impl Epoch {
     /// The trees of an epoch whose inputs, in order, ended as given.
@@ -239,7 +239,7 @@ impl Validity {
     }
 
     /// The inverse of [`to_bytes`](Self::to_bytes); `None` for bytes of another shape.
-    pub fn from_bytes(bytes: &[u8]) -> Option<Validity> {
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Option<Validity> {
         if bytes.len() != 16 + 32 * (4 + OUTPUT_TREE_HEIGHT + EPOCH_TREE_HEIGHT) {
             return None;
         }

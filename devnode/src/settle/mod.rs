@@ -35,7 +35,7 @@ use rollup::wire::Output;
 
 /// Whether the node claims or checks another party's claims.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     Claim,
     Validate,
 }
@@ -57,7 +57,7 @@ enum SettleError {
 
 /// The settler's view of L1 and the store.
 #[derive(Debug)]
-pub struct Settler {
+pub(crate) struct Settler {
     pub rpc: Rpc,
     pub store: Arc<Store>,
     pub app: Address,
@@ -132,7 +132,7 @@ fn describe(claim: &Claim) -> String {
 impl Settler {
     /// Runs until the task is aborted. Failures that mean the node's state disagrees with L1 put
     /// the node in the failed phase; L1 being unreachable is retried.
-    pub async fn run(self) {
+    pub(crate) async fn run(self) {
         let mut l1_down = false;
         loop {
             match self.step().await {

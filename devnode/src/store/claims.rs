@@ -36,7 +36,7 @@ impl Store {
 
     /// Records a claim (not yet submitted) with the proofs of every output it covers, in one
     /// transaction. The claim must be the next one and start right after the previous one.
-    pub fn add_claim(&self, claim: &ClaimRecord, proofs: &[StoredProof]) -> Result<(), StoreError> {
+    pub(crate) fn add_claim(&self, claim: &ClaimRecord, proofs: &[StoredProof]) -> Result<(), StoreError> {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
         let (count, next_input): (i64, i64) =

@@ -219,7 +219,7 @@ impl Store {
     }
 
     /// The highest-index input whose L1 block is at most `block`.
-    pub fn last_input_up_to_block(&self, block: u64) -> Result<Option<u64>, StoreError> {
+    pub(crate) fn last_input_up_to_block(&self, block: u64) -> Result<Option<u64>, StoreError> {
         let conn = self.lock()?;
         let n: Option<i64> =
             conn.query_row("SELECT MAX(idx) FROM inputs WHERE block_number <= ?1", [sql_int(block)?], |r| r.get(0))?;
@@ -227,7 +227,7 @@ impl Store {
     }
 
     /// The status and outputs of inputs `first..=last`, in order (for an epoch's trees).
-    pub fn completed_range(&self, first: u64, last: u64) -> Result<Vec<(InputStatus, Vec<Output>)>, StoreError> {
+    pub(crate) fn completed_range(&self, first: u64, last: u64) -> Result<Vec<(InputStatus, Vec<Output>)>, StoreError> {
         let conn = self.lock()?;
         let mut out = Vec::new();
         for index in first..=last {

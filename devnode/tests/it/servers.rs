@@ -37,7 +37,7 @@ struct Server {
 }
 
 async fn start_from<A: Accept + 'static>(wrap: impl FnOnce(TcpListener) -> A, options: Options) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = testkit::local_listener().await;
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let shutdown = async move {

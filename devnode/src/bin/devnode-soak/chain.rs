@@ -11,47 +11,25 @@ pub(crate) struct L1Input {
     pub(crate) transaction: H256,
 }
 
-pub(crate) fn input_added_topic() -> H256 {
-    l1::keccak256(l1::INPUT_ADDED_SIGNATURE.as_bytes())
-}
-
+/// The input `log` added for `app`, if it is an `InputAdded` of that application.
 pub(crate) fn decode_input(log: &l1::Log, app: Address) -> Option<L1Input> {
-    if log.topics.first() != Some(&input_added_topic()) || log.topics.get(1) != Some(&H256::from(app)) {
-        return None;
-    }
-    let parsed =
-        l1::input_added_event().parse_log(RawLog { topics: log.topics.clone(), data: log.data.clone() }).ok()?;
-    let mut values = parsed.params.into_iter().map(|p| p.value);
-    match (values.next(), values.next(), values.next(), values.next()) {
-        (
-            Some(Token::Address(_)),
-            Some(Token::Uint(index)),
-            Some(Token::Address(sender)),
-            Some(Token::Bytes(payload)),
-        ) => Some(L1Input {
-            index: index.low_u64(),
-            sender,
-            payload,
-            block: log.block_number,
-            transaction: log.transaction_hash,
-        }),
-        _ => None,
-    }
+    let (dapp, index, sender, payload) = l1::decode_input_added(log).ok()?;
+    (dapp == app).then_some(L1Input {
+        index,
+        sender,
+        payload,
+        block: log.block_number,
+        transaction: log.transaction_hash,
+    })
 }
 
 pub(crate) async fn number_of_inputs(rpc: &Rpc, rollups: &RollupsV1, app: Address) -> Result<u64, String> {
-    let mut data = ethabi::short_signature("getNumberOfInputs", &[ParamType::Address]).to_vec();
-    data.extend(ethabi::encode(&[Token::Address(app)]));
-    let out = rpc.eth_call(rollups.input_box, &data).await.map_err(|e| e.to_string())?;
-    if out.len() != 32 {
-        return Err(format!("getNumberOfInputs returned {} bytes", out.len()));
-    }
-    Ok(U256::from_big_endian(&out).low_u64())
+    l1::number_of_inputs(rpc, rollups.input_box, app).await.map_err(|e| e.to_string())
 }
 
 pub(crate) async fn l1_inputs(rpc: &Rpc, rollups: &RollupsV1, app: Address, from: u64) -> Result<Vec<L1Input>, String> {
     let latest = rpc.block_number().await.map_err(|e| e.to_string())?;
-    let topics = [Some(input_added_topic()), Some(H256::from(app))];
+    let topics = [Some(l1::input_added_topic()), Some(H256::from(app))];
     let mut inputs = Vec::new();
     let mut start = from;
     while start <= latest {

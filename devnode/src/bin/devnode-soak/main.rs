@@ -22,6 +22,8 @@
 //! whole and every inspect was answered; 1 otherwise; 2 when the soak itself could not run (a
 //! node that did not start: its stderr tail is printed).
 
+#![warn(unreachable_pub)]
+
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::Write as _;
@@ -31,7 +33,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use devnode::l1::{self, Address, Receipt, RollupsV1, Rpc, TxRequest, H256, U256};
-use ethabi::{ParamType, RawLog, Token};
+use ethabi::{ParamType, Token};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
