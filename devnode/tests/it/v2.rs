@@ -534,6 +534,14 @@ async fn a_claim_l1_lost_is_made_again_over_the_epoch_s_inputs_on_the_new_chain(
     let (status, health) =
         http("GET", &format!("{}/healthz", ready.rpc_api_url.as_ref().unwrap().trim_end_matches("/rpc")), None).await;
     assert_eq!(status, 200, "the node is healthy: {health}");
+
+    // With L1 down, outputs are still served from the store, without their executions.
+    anvil.stop().await;
+    let output = result(&ready, "cartesi_getOutput", json!({"application": "ledger", "output_index": "0x0"})).await;
+    assert!(output["data"]["execution_transaction_hash"].is_null(), "{output}");
+    assert!(output["data"]["output_hashes_siblings"].is_array(), "{output}");
+    let listed = result(&ready, "cartesi_listOutputs", json!({"application": "ledger"})).await;
+    assert_eq!(listed["pagination"]["total_count"], count);
     node.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
