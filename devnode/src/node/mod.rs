@@ -396,6 +396,7 @@ pub async fn run(
             store: store.clone(),
             app: v2.application.app,
             authority: v2.application.authority,
+            input_box: v2.rollups.input_box,
             owner: v2.application.claimer,
             deployment_block: v2.application.block_number,
             epoch_length: v2.application.epoch_length,

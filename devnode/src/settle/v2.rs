@@ -60,6 +60,7 @@ pub struct SettlerV2 {
     pub store: Arc<Store>,
     pub app: Address,
     pub authority: Address,
+    pub input_box: Address,
     pub owner: Address,
     pub deployment_block: u64,
     pub epoch_length: u64,
@@ -210,6 +211,18 @@ impl SettlerV2 {
             return Ok(false);
         }
         let last = self.store.last_input_up_to_block(last_block)?.unwrap_or(first);
+        // `read_through` may be stale for a moment after L1 went back: close the epoch only when
+        // L1, as it is now, is past its end and has exactly the epoch's inputs held (the
+        // `InputAdded` logs of its blocks; logs, unlike old state, survive anvil's saves).
+        let latest = self.rpc.block_number().await?;
+        if latest <= last_block {
+            return Ok(false);
+        }
+        let topics = [Some(l1::input_added_v2_topic()), Some(l1::H256::from(self.app))];
+        let logs = self.rpc.get_logs(self.input_box, &topics, epoch * self.epoch_length, last_block).await?;
+        if logs.len() as u64 != last + 1 - first {
+            return Ok(false);
+        }
         let inputs = self.store.completed_range(first, last)?;
         if inputs.iter().any(|(status, _)| *status == crate::store::InputStatus::Unprocessed) {
             return Ok(false);

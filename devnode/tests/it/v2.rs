@@ -497,13 +497,14 @@ async fn a_claim_l1_lost_is_made_again_over_the_epoch_s_inputs_on_the_new_chain(
     let ready = node.ready.clone();
     let book = ready.v2.clone().unwrap();
     let (rollups, app, authority) = (&book.rollups, book.application.app, book.application.authority);
-    let carol: Address = CAROL.parse().unwrap();
+    // The user is account 0, the console's default: the node's claims come from its own account.
+    let user = l1::DEVNET_ACCOUNT_0;
     let head = rpc.block_number().await.unwrap();
     let to_next = epoch_length - (head + 1) % epoch_length;
     rpc.call("anvil_mine", json!([format!("{to_next:#x}")])).await.unwrap();
 
     // Input 0, then the epoch ends and is claimed; L1 goes back to just after input 0.
-    l1::add_input_v2(&rpc, rollups, carol, app, br#"{"op":"mine"}"#).await.unwrap();
+    l1::add_input_v2(&rpc, rollups, user, app, br#"{"op":"mine"}"#).await.unwrap();
     let snapshot = rpc.call("evm_snapshot", json!([])).await.unwrap();
     wait_processed(&ready, 1).await;
     rpc.call("anvil_mine", json!([format!("{epoch_length:#x}")])).await.unwrap();
@@ -513,7 +514,7 @@ async fn a_claim_l1_lost_is_made_again_over_the_epoch_s_inputs_on_the_new_chain(
     assert_eq!(submitted_claims(&rpc, authority).await, 0, "L1 lost the claim");
 
     // Input 1 lands in the same epoch on the new chain; the epoch's one claim covers both.
-    let second = l1::add_input_v2(&rpc, rollups, carol, app, br#"{"op":"mine"}"#).await.unwrap();
+    let second = l1::add_input_v2(&rpc, rollups, user, app, br#"{"op":"mine"}"#).await.unwrap();
     wait_processed(&ready, 2).await;
     rpc.call("anvil_mine", json!([format!("{epoch_length:#x}")])).await.unwrap();
     let outputs = result(&ready, "cartesi_listOutputs", json!({"application": "ledger"})).await;
