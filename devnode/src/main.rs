@@ -97,7 +97,11 @@ Cartesi's tools against the node (defaults shown; anvil's accounts are unlocked)
 The test tokens include those of Cartesi CLI 1.x's devnet, at its addresses, minted to the first
 10 devnet accounts: TestToken 0x92C6bcA388E99d6B304f1Af3c3Cd749Ff0b591e2, TestNFT
 0xc6582A9b48F211Fa8c2B5b16CB615eC39bcA653B (id i to account i), TestMultiToken
-0x04d724738873CB6a86328D2EbAEb2079D715e61e (1,000 of id 0 each).";
+0x04d724738873CB6a86328D2EbAEb2079D715e61e (1,000 of id 0 each).
+
+The node's claims come from its claimer, devnet account 9
+(0xa0Ee7A142d267C1f36714E4a8F75612F20a79720), which owns the application's Authority: send your
+own transactions from any other account, so that they never race the node's for a nonce.";
 
 fn main() -> ExitCode {
     let args = Args::parse();

@@ -63,7 +63,11 @@ pub struct Application {
     pub app: Address,
     pub authority: Address,
     pub history: Address,
+    /// The dApp's owner.
     pub owner: Address,
+    /// The Authority's owner, who submits claims: the claimer, [`super::DEVNET_CLAIMER`], once
+    /// [`super::deploy_devnet`] handed the Authority over.
+    pub claimer: Address,
     /// Where the application was created: the watcher starts reading inputs here.
     pub block_number: u64,
     pub block_hash: H256,
@@ -202,6 +206,7 @@ impl AddressBook {
             let _ = writeln!(out, "  {name:<width$}  {}", checksum(address));
         }
         let _ = writeln!(out, "  {:<width$}  {}", "(dApp owner)", checksum(self.application.owner));
+        let _ = writeln!(out, "  {:<width$}  {}", "(claimer)", checksum(self.application.claimer));
         let _ = writeln!(out, "  {:<width$}  {}", "(deployed in block)", self.application.block_number);
         if let Some(t) = &self.tokens {
             let _ = writeln!(

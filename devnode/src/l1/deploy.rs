@@ -20,6 +20,10 @@ use super::rpc::{Rpc, TxRequest};
 
 /// Anvil's default account 0 (from the `test … junk` mnemonic): deployer and dApp owner.
 pub const DEVNET_ACCOUNT_0: Address = h160("f39Fd6e51aad88F6F4ce6aB8827279cffFb92266");
+/// Anvil's default account 9, the last of its ten: the dev node's claimer. It owns the
+/// application's Authority (in v1 the Authority owns the History) and sends every claim, so the
+/// node's transactions never take a nonce of account 0, which users and the console send from.
+pub const DEVNET_CLAIMER: Address = h160("a0Ee7A142d267C1f36714E4a8F75612F20a79720");
 /// The deterministic-deployment proxy that anvil puts in its genesis.
 pub(crate) const ARACHNID_CREATE2_PROXY: Address = h160("4e59b44847b379578588920cA78FbF26c0B4956C");
 /// The factory behind the canonical v1 addresses; its runtime code is the Arachnid proxy's.
@@ -220,6 +224,7 @@ pub async fn deploy_application(rpc: &Rpc, rollups: &RollupsV1, owner: Address) 
         authority,
         history,
         owner,
+        claimer: owner,
         block_number: created.block_number,
         block_hash: created.block_hash,
         transaction_hash: created.transaction_hash,
@@ -385,16 +390,52 @@ pub(crate) async fn mine_every(rpc: &Rpc, seconds: u64) -> Result<(), L1Error> {
     Ok(())
 }
 
-/// Deploys everything (idempotently) with account 0 as deployer and owner.
+/// Deploys everything (idempotently) with account 0 as deployer and owner, then hands the
+/// Authority to the claimer ([`DEVNET_CLAIMER`]). The hand-over comes last and is a
+/// transaction only the first time, so every address and every earlier block stay as they were.
 pub async fn deploy_devnet(rpc: &Rpc, nm: &NodeModules, with_tokens: bool) -> Result<AddressBook, L1Error> {
     let chain_id = rpc.chain_id().await?;
     let rollups = deploy_rollups_v1(rpc, nm, DEVNET_ACCOUNT_0).await?;
-    let application = deploy_application(rpc, &rollups, DEVNET_ACCOUNT_0).await?;
+    let mut application = deploy_application(rpc, &rollups, DEVNET_ACCOUNT_0).await?;
     let tokens = match with_tokens {
         true => Some(deploy_test_tokens(rpc, nm, DEVNET_ACCOUNT_0).await?),
         false => None,
     };
+    application.claimer = hand_over(rpc, application.authority, DEVNET_ACCOUNT_0, DEVNET_CLAIMER).await?;
     Ok(AddressBook { chain_id, rpc_url: rpc.url().to_owned(), rollups, application, tokens })
+}
+
+/// The owner of an `Ownable` contract.
+pub async fn owner_of(rpc: &Rpc, contract: Address) -> Result<Address, L1Error> {
+    let answer = rpc.eth_call(contract, &calldata("owner", &[], &[])).await?;
+    match answer.get(12..32) {
+        Some(word) if answer.len() == 32 => Ok(Address::from_slice(word)),
+        _ => Err(L1Error::BadResponse { method: "owner".into(), reason: format!("{} bytes", answer.len()) }),
+    }
+}
+
+/// Makes `to` the owner of the Authority `authority` (`transferOwnership`, sent by `from`, its
+/// owner from the factory), once: nothing when `to` owns it already. Returns `to`.
+pub(crate) async fn hand_over(rpc: &Rpc, authority: Address, from: Address, to: Address) -> Result<Address, L1Error> {
+    let owner = owner_of(rpc, authority).await?;
+    if owner == to {
+        return Ok(to);
+    }
+    if owner != from {
+        let reason = format!(
+            "the Authority {} is owned by {}, neither the deployer {} nor the claimer {}",
+            checksum(authority),
+            checksum(owner),
+            checksum(from),
+            checksum(to)
+        );
+        return Err(L1Error::BadResponse { method: "owner".into(), reason });
+    }
+    let data = calldata("transferOwnership", &[ParamType::Address], &[Token::Address(to)]);
+    let tx = TxRequest { from, to: Some(authority), data, ..Default::default() };
+    rpc.transact(&tx, "hand the Authority to the claimer").await?;
+    tracing::info!(authority = %checksum(authority), claimer = %checksum(to), "the claimer owns the Authority");
+    Ok(to)
 }
 
 /// Writes `<deployments>/localhost/<Name>.json` (`{address, abi}`, hardhat-deploy style) for

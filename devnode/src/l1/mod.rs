@@ -23,8 +23,8 @@ pub(crate) use claims::claim_context;
 pub use claims::{get_claim, submit_claim, Claim};
 pub(crate) use deploy::mine_every;
 pub use deploy::{
-    deploy_application, deploy_cli_devnet_tokens, deploy_devnet, deploy_rollups_v1, write_deployment_files,
-    DEVNET_ACCOUNT_0,
+    deploy_application, deploy_cli_devnet_tokens, deploy_devnet, deploy_rollups_v1, owner_of, write_deployment_files,
+    DEVNET_ACCOUNT_0, DEVNET_CLAIMER,
 };
 pub use error::L1Error;
 pub use inputs::{

@@ -17,7 +17,8 @@ use serde_json::json;
 use super::addresses::{checksum, keccak256, RollupsV1, TestTokens};
 use super::artifacts::NodeModules;
 use super::deploy::{
-    artifact, calldata, create2_through, deploy_test_tokens, ARACHNID_CREATE2_PROXY, DEVNET_ACCOUNT_0,
+    artifact, calldata, create2_through, deploy_test_tokens, hand_over, ARACHNID_CREATE2_PROXY, DEVNET_ACCOUNT_0,
+    DEVNET_CLAIMER,
 };
 use super::error::L1Error;
 use super::rpc::{Receipt, Rpc, TxRequest};
@@ -86,8 +87,11 @@ impl RollupsV2 {
 pub struct ApplicationV2 {
     pub app: Address,
     pub authority: Address,
-    /// Owner of both, and the account that submits claims.
+    /// The application's owner.
     pub owner: Address,
+    /// The Authority's owner, who submits claims: the claimer, [`super::DEVNET_CLAIMER`], once
+    /// [`deploy_devnet_v2`] handed the Authority over.
+    pub claimer: Address,
     pub epoch_length: u64,
     pub block_number: u64,
     pub block_hash: H256,
@@ -124,6 +128,7 @@ impl AddressBookV2 {
             let _ = writeln!(out, "  {name:<width$}  {}", checksum(address));
         }
         let _ = writeln!(out, "  {:<width$}  {}", "(owner)", checksum(self.application.owner));
+        let _ = writeln!(out, "  {:<width$}  {}", "(claimer)", checksum(self.application.claimer));
         let _ = writeln!(out, "  {:<width$}  {}", "(epoch length)", self.application.epoch_length);
         let _ = writeln!(out, "  {:<width$}  {}", "(deployed in block)", self.application.block_number);
         let _ = writeln!(
@@ -238,6 +243,7 @@ pub async fn deploy_application_v2(
         app,
         authority,
         owner,
+        claimer: owner,
         epoch_length,
         block_number: created.block_number,
         block_hash: created.block_hash,
@@ -245,7 +251,8 @@ pub async fn deploy_application_v2(
     })
 }
 
-/// Deploys everything of a v2 devnet (idempotently) with account 0 as deployer and owner.
+/// Deploys everything of a v2 devnet (idempotently) with account 0 as deployer and owner, then
+/// hands the Authority to the claimer ([`DEVNET_CLAIMER`]) as v1 does.
 pub async fn deploy_devnet_v2(
     rpc: &Rpc,
     nm: &NodeModules,
@@ -254,11 +261,12 @@ pub async fn deploy_devnet_v2(
 ) -> Result<AddressBookV2, L1Error> {
     let chain_id = rpc.chain_id().await?;
     let rollups = deploy_rollups_v2(rpc, nm, DEVNET_ACCOUNT_0).await?;
-    let application = deploy_application_v2(rpc, &rollups, DEVNET_ACCOUNT_0, epoch_length).await?;
+    let mut application = deploy_application_v2(rpc, &rollups, DEVNET_ACCOUNT_0, epoch_length).await?;
     let tokens = match with_tokens {
         true => Some(deploy_test_tokens(rpc, nm, DEVNET_ACCOUNT_0).await?),
         false => None,
     };
+    application.claimer = hand_over(rpc, application.authority, DEVNET_ACCOUNT_0, DEVNET_CLAIMER).await?;
     Ok(AddressBookV2 { chain_id, rpc_url: rpc.url().to_owned(), rollups, application, tokens })
 }
 
@@ -444,7 +452,8 @@ pub async fn deposit_erc20_v2(
     send_input(rpc, rollups, app, tx, "depositERC20Tokens").await
 }
 
-/// `Authority.submitClaim(app, lastProcessedBlockNumber, outputsMerkleRoot)` from the owner.
+/// `Authority.submitClaim(app, lastProcessedBlockNumber, outputsMerkleRoot)` from the Authority's
+/// owner.
 pub async fn submit_claim_v2(
     rpc: &Rpc,
     authority: Address,
@@ -461,22 +470,27 @@ pub async fn submit_claim_v2(
     rpc.transact(&TxRequest { from: owner, to: Some(authority), data, value: U256::zero() }, "submitClaim").await
 }
 
-/// The root the Authority accepted for the epoch ending with `last_processed_block`, if any:
-/// read from its `ClaimAccepted(appContract indexed, lastProcessedBlockNumber, root)` events.
+/// The root the Authority accepted for the epoch ending with `last_processed_block`, if any,
+/// and the transaction that submitted it: read from its `ClaimAccepted(appContract indexed,
+/// lastProcessedBlockNumber, root)` events from `from_block` on. (A claim comes in a block
+/// after `last_processed_block`, so that block + 1 is a tight `from_block`.)
 pub async fn accepted_claim_v2(
     rpc: &Rpc,
     authority: Address,
     app: Address,
     last_processed_block: u64,
     from_block: u64,
-) -> Result<Option<[u8; 32]>, L1Error> {
+) -> Result<Option<([u8; 32], H256)>, L1Error> {
     let topic = keccak256(b"ClaimAccepted(address,uint256,bytes32)");
     let latest = rpc.block_number().await?;
+    if from_block > latest {
+        return Ok(None);
+    }
     let logs = rpc.get_logs(authority, &[Some(topic), Some(H256::from(app))], from_block, latest).await?;
     Ok(logs.iter().find_map(|l| {
         let block = l.data.get(..32).map(U256::from_big_endian)?;
         let root: [u8; 32] = l.data.get(32..64)?.try_into().ok()?;
-        (block == U256::from(last_processed_block)).then_some(root)
+        (block == U256::from(last_processed_block)).then_some((root, l.transaction_hash))
     }))
 }
 

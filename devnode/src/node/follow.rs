@@ -163,7 +163,8 @@ impl Follow {
             return Ok(true);
         }
         let events = watcher.poll().await?;
-        let read_more = !events.is_empty() || watcher.next_block() <= self.rpc.block_number().await?;
+        let latest = self.rpc.block_number().await?;
+        let read_more = !events.is_empty() || watcher.next_block() <= latest;
         for event in &events {
             let stored = match event.prev_randao {
                 Some(randao) => self.store.add_input_v2(&record_of(event), randao.0),
@@ -180,7 +181,15 @@ impl Follow {
                 Err(e) => return Err(e.into()),
             }
         }
-        self.read_through.store(watcher.next_block().saturating_sub(1), Ordering::Relaxed);
+        if latest < watcher.next_block().saturating_sub(1) {
+            // L1 went back past blocks already read, but not past any input held (those would
+            // have rolled back above): read again from the last input held, as after a
+            // rollback, since new blocks may already stand where the lost ones were. Epochs
+            // that ended in the lost blocks are open again until L1 passes their end once more.
+            let (from, next) = self.resume_point()?;
+            watcher.reset(from, next);
+        }
+        self.read_through.store(watcher.next_block().saturating_sub(1).min(latest), Ordering::Relaxed);
         Ok(read_more)
     }
 }

@@ -8,27 +8,39 @@ use serde_json::{json, Map, Value};
 
 use super::{RpcError, State, DEFAULT_LIMIT, MAX_LIMIT, NODE_VERSION};
 use crate::l1::{self, checksum, EvmAdvance, H256};
-use crate::settle::tree::{self, keccak};
+use crate::settle::tree::keccak;
 use crate::settle::v2::output_bytes;
 use crate::store::{ClaimV2, InputRecord, InputStatus, OutputFilterV2, OutputKind, OutputV2, ReportV2, StoreError};
 use rollup::wire::Output;
 
 /// Every method served, for `rpc.discover` (and its params).
 pub const METHODS: &[(&str, &[&str])] = &[
-    ("cartesi_listApplications", &["limit", "offset"]),
+    ("cartesi_listApplications", &["limit", "offset", "descending"]),
     ("cartesi_getApplication", &["application"]),
-    ("cartesi_listEpochs", &["application", "status", "limit", "offset"]),
+    ("cartesi_listEpochs", &["application", "status", "limit", "offset", "descending"]),
     ("cartesi_getEpoch", &["application", "epoch_index"]),
     ("cartesi_getLastAcceptedEpochIndex", &["application"]),
-    ("cartesi_listInputs", &["application", "epoch_index", "sender", "limit", "offset"]),
+    (
+        "cartesi_listInputs",
+        &["application", "epoch_index", "sender", "transaction_hash", "limit", "offset", "descending"],
+    ),
     ("cartesi_getInput", &["application", "input_index"]),
     ("cartesi_getProcessedInputCount", &["application"]),
     (
         "cartesi_listOutputs",
-        &["application", "epoch_index", "input_index", "output_type", "voucher_address", "limit", "offset"],
+        &[
+            "application",
+            "epoch_index",
+            "input_index",
+            "output_type",
+            "voucher_address",
+            "limit",
+            "offset",
+            "descending",
+        ],
     ),
     ("cartesi_getOutput", &["application", "output_index"]),
-    ("cartesi_listReports", &["application", "epoch_index", "input_index", "limit", "offset"]),
+    ("cartesi_listReports", &["application", "epoch_index", "input_index", "limit", "offset", "descending"]),
     ("cartesi_getReport", &["application", "report_index"]),
     ("cartesi_getChainId", &[]),
     ("cartesi_getNodeVersion", &[]),
@@ -42,24 +54,40 @@ impl From<StoreError> for RpcError {
     }
 }
 
-/// The named params of a call, checked against the method's list.
+/// The named params of a call. Names a method does not take are ignored, as Cartesi's node
+/// ignores them (Go's `json.Unmarshal`): @cartesi/viem sends its own camelCase keys
+/// (`outputType`, `voucherAddress`, …) along with the snake_case ones, so refusing them would
+/// refuse its calls.
 struct Params(Map<String, Value>);
 
 impl Params {
-    fn of(method: &str, allowed: &[&str], value: Value) -> Result<Params, RpcError> {
-        let map = match value {
-            Value::Null => Map::new(),
-            Value::Array(a) if a.is_empty() => Map::new(),
-            Value::Object(m) => m,
-            _ => return Err(RpcError::invalid_params("params must be an object of named params")),
-        };
-        if let Some(unknown) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
-            return Err(RpcError::invalid_params(format!(
-                "{method} has no param {unknown:?}; it takes {}",
-                if allowed.is_empty() { "none".to_owned() } else { allowed.join(", ") }
-            )));
+    fn of(value: Value) -> Result<Params, RpcError> {
+        match value {
+            Value::Null => Ok(Params(Map::new())),
+            Value::Array(a) if a.is_empty() => Ok(Params(Map::new())),
+            Value::Object(m) => Ok(Params(m)),
+            _ => Err(RpcError::invalid_params("params must be an object of named params")),
         }
-        Ok(Params(map))
+    }
+
+    /// `descending` (default false): newest first.
+    fn descending(&self) -> Result<bool, RpcError> {
+        match self.get("descending") {
+            None => Ok(false),
+            Some(v) => v
+                .as_bool()
+                .ok_or_else(|| RpcError::invalid_params(format!("descending must be true or false, not {v}"))),
+        }
+    }
+
+    /// A 32-byte hash such as a transaction's.
+    fn hash(&self, name: &str) -> Result<Option<[u8; 32]>, RpcError> {
+        let Some(v) = self.get(name) else { return Ok(None) };
+        let bad = || RpcError::invalid_params(format!("{name} must be a 0x-prefixed 32-byte hash, not {v}"));
+        let digits = v.as_str().and_then(|t| t.strip_prefix("0x")).ok_or_else(bad)?;
+        let mut out = [0; 32];
+        hex::decode_to_slice(digits, &mut out).map_err(|_| bad())?;
+        Ok(Some(out))
     }
 
     fn get(&self, name: &str) -> Option<&Value> {
@@ -132,6 +160,28 @@ fn list(data: Vec<Value>, total: u64, limit: u64, offset: u64) -> Value {
     json!({"data": data, "pagination": {"total_count": total, "limit": limit, "offset": offset}})
 }
 
+/// A page of a list filtered here (in order, oldest first), and its length.
+fn paged<T>(mut all: Vec<T>, limit: u64, offset: u64, descending: bool) -> (u64, Vec<T>) {
+    if descending {
+        all.reverse();
+    }
+    let total = all.len() as u64;
+    (total, all.into_iter().skip(offset as usize).take(limit as usize).collect())
+}
+
+/// The epoch statuses of @cartesi/rpc's `EpochStatus`, for `listEpochs`'s `status` filter.
+const EPOCH_STATUSES: &[&str] = &[
+    "OPEN",
+    "CLOSED",
+    "INPUTS_PROCESSED",
+    "CLAIM_COMPUTED",
+    "CLAIM_SUBMITTED",
+    "CLAIM_STAGED",
+    "CLAIM_ACCEPTED",
+    "CLAIM_REJECTED",
+    "CLAIM_FORECLOSED",
+];
+
 /// RFC 3339 UTC time of a unix timestamp (days to civil date: Howard Hinnant's algorithm).
 pub(super) fn rfc3339(seconds: u64) -> String {
     let days = (seconds / 86_400) as i64;
@@ -152,7 +202,7 @@ pub(super) async fn call(state: &State, method: &str, params: Value) -> Result<V
     let Some((_, allowed)) = super::METHODS.iter().find(|(m, _)| *m == method) else {
         return Err(RpcError { code: -32601, message: format!("method not found: {method}") });
     };
-    let p = Params::of(method, allowed, params)?;
+    let p = Params::of(params)?;
     if allowed.contains(&"application") {
         p.application(state)?;
     }
@@ -160,17 +210,28 @@ pub(super) async fn call(state: &State, method: &str, params: Value) -> Result<V
     match method {
         "cartesi_listApplications" => {
             let (limit, offset) = p.page()?;
+            p.descending()?;
             let data = if offset == 0 { vec![application(state)?] } else { vec![] };
             Ok(list(data, 1, limit, offset))
         }
         "cartesi_getApplication" => Ok(json!({"data": application(state)?})),
         "cartesi_listEpochs" => {
             let (limit, offset) = p.page()?;
-            let status = p.get("status").map(|s| s.as_str().unwrap_or_default().to_owned());
+            let status = match p.get("status") {
+                None => None,
+                Some(v) => match v.as_str() {
+                    Some(s) if EPOCH_STATUSES.contains(&s) => Some(s.to_owned()),
+                    _ => {
+                        return Err(RpcError::invalid_params(format!(
+                            "status must be one of {}, not {v}",
+                            EPOCH_STATUSES.join(", ")
+                        )))
+                    }
+                },
+            };
             let all: Vec<Value> =
                 epochs(state)?.into_iter().filter(|e| status.as_deref().is_none_or(|s| e["status"] == s)).collect();
-            let total = all.len() as u64;
-            let page = all.into_iter().skip(offset as usize).take(limit as usize).collect();
+            let (total, page) = paged(all, limit, offset, p.descending()?);
             Ok(list(page, total, limit, offset))
         }
         "cartesi_getEpoch" => {
@@ -190,26 +251,22 @@ pub(super) async fn call(state: &State, method: &str, params: Value) -> Result<V
             let (limit, offset) = p.page()?;
             let sender = p.address("sender")?;
             let sender = sender.map(|a| ledger::Address(a.0));
-            match p.index("epoch_index")? {
-                None => {
-                    let (total, rows) = state.store.inputs_v2(sender, None, limit, offset)?;
-                    let data = rows.iter().map(|(r, s)| input(state, r, *s)).collect::<Result<Vec<_>, _>>()?;
-                    Ok(list(data, total, limit, offset))
-                }
-                Some(epoch) => {
-                    // Epochs are block ranges: filter the epoch's inputs here.
-                    let (_, rows) = state.store.inputs_v2(sender, None, u64::MAX >> 1, 0)?;
-                    let all: Vec<_> = rows.iter().filter(|(r, _)| r.block_number / epoch_length == epoch).collect();
-                    let total = all.len() as u64;
-                    let data = all
-                        .into_iter()
-                        .skip(offset as usize)
-                        .take(limit as usize)
-                        .map(|(r, s)| input(state, r, *s))
-                        .collect::<Result<Vec<_>, _>>()?;
-                    Ok(list(data, total, limit, offset))
-                }
-            }
+            let descending = p.descending()?;
+            let (epoch, transaction) = (p.index("epoch_index")?, p.hash("transaction_hash")?);
+            let (total, rows) = if epoch.is_none() && transaction.is_none() {
+                state.store.inputs_v2(sender, None, limit, offset, descending)?
+            } else {
+                // Epochs are block ranges, and few inputs share a transaction: filter here.
+                let (_, rows) = state.store.inputs_v2(sender, None, u64::MAX >> 1, 0, false)?;
+                let all: Vec<_> = rows
+                    .into_iter()
+                    .filter(|(r, _)| epoch.is_none_or(|e| r.block_number / epoch_length == e))
+                    .filter(|(r, _)| transaction.is_none_or(|t| r.origin.transaction_hash == t))
+                    .collect();
+                paged(all, limit, offset, descending)
+            };
+            let data = rows.iter().map(|(r, s)| input(state, r, *s)).collect::<Result<Vec<_>, _>>()?;
+            Ok(list(data, total, limit, offset))
         }
         "cartesi_getInput" => {
             let index = p.required_index("input_index")?;
@@ -252,18 +309,18 @@ pub(super) async fn call(state: &State, method: &str, params: Value) -> Result<V
             }
             let none = filter.kinds.as_ref().is_some_and(Vec::is_empty);
             let epoch = p.index("epoch_index")?;
-            let executions = executions(state).await?;
+            let descending = p.descending()?;
             let (total, page) = if none {
                 (0, vec![])
             } else if let Some(epoch) = epoch {
-                let (_, all) = state.store.outputs_v2(&filter, u64::MAX >> 1, 0)?;
+                let (_, all) = state.store.outputs_v2(&filter, u64::MAX >> 1, 0, false)?;
                 let all: Vec<OutputV2> =
                     all.into_iter().filter(|o| epoch_of_input(state, o.input_index) == Some(epoch)).collect();
-                let total = all.len() as u64;
-                (total, all.into_iter().skip(offset as usize).take(limit as usize).collect())
+                paged(all, limit, offset, descending)
             } else {
-                state.store.outputs_v2(&filter, limit, offset)?
+                state.store.outputs_v2(&filter, limit, offset, descending)?
             };
+            let executions = if page.is_empty() { BTreeMap::new() } else { executions(state).await };
             let data = page.iter().map(|o| output(state, o, &executions)).collect::<Result<Vec<_>, _>>()?;
             Ok(list(data, total, limit, offset))
         }
@@ -272,20 +329,20 @@ pub(super) async fn call(state: &State, method: &str, params: Value) -> Result<V
             let Some(o) = state.store.output_v2(index)? else {
                 return Err(RpcError::not_found(format!("output {index} not found")));
             };
-            let executions = executions(state).await?;
+            let executions = executions(state).await;
             Ok(json!({"data": output(state, &o, &executions)?}))
         }
         "cartesi_listReports" => {
             let (limit, offset) = p.page()?;
             let input_index = p.index("input_index")?;
+            let descending = p.descending()?;
             let (total, page) = match p.index("epoch_index")? {
-                None => state.store.reports_v2(input_index, limit, offset)?,
+                None => state.store.reports_v2(input_index, limit, offset, descending)?,
                 Some(epoch) => {
-                    let (_, all) = state.store.reports_v2(input_index, u64::MAX >> 1, 0)?;
+                    let (_, all) = state.store.reports_v2(input_index, u64::MAX >> 1, 0, false)?;
                     let all: Vec<ReportV2> =
                         all.into_iter().filter(|r| epoch_of_input(state, r.input_index) == Some(epoch)).collect();
-                    let total = all.len() as u64;
-                    (total, all.into_iter().skip(offset as usize).take(limit as usize).collect())
+                    paged(all, limit, offset, descending)
                 }
             };
             let data = page.iter().map(|r| report(state, r)).collect::<Result<Vec<_>, _>>()?;
@@ -339,22 +396,67 @@ fn application(state: &State) -> Result<Value, RpcError> {
     let app = &book.application;
     let processed = state.store.processed_count()?;
     let time = rfc3339(0);
+    let read_through = hex(state.read_through.load(Ordering::Relaxed));
+    let (zero_address, zero_hash) = (checksum(l1::Address::zero()), bytes(&[0; 32]));
+    let execution_parameters = json!({
+        "snapshot_policy": "NONE",
+        "advance_inc_cycles": "0x0",
+        "advance_max_cycles": "0x0",
+        "inspect_inc_cycles": "0x0",
+        "inspect_max_cycles": "0x0",
+        "advance_inc_deadline": "0x0",
+        "advance_max_deadline": "0x0",
+        "inspect_inc_deadline": "0x0",
+        "inspect_max_deadline": "0x0",
+        "load_deadline": "0x0",
+        "store_deadline": "0x0",
+        "fast_deadline": "0x0",
+        "max_concurrent_inspects": 0,
+        "created_at": time,
+        "updated_at": time,
+    });
+    let withdrawal_config = json!({
+        "guardian": zero_address,
+        "log2_leaves_per_account": "0x0",
+        "log2_max_num_of_accounts": "0x0",
+        "accounts_drive_start_index": "0x0",
+        "withdrawal_output_builder": zero_address,
+    });
+    // Every field of @cartesi/rpc's `Application`, zero or a default where this node has
+    // nothing: @cartesi/viem's mapper converts each one and throws on a missing field.
     Ok(json!({
         "name": l1::APPLICATION_NAME,
         "iapplication_address": checksum(app.app),
         "iconsensus_address": checksum(app.authority),
         "iinputbox_address": checksum(book.rollups.input_box),
-        "template_hash": bytes(&[0; 32]),
+        "template_hash": zero_hash,
         "template_uri": "",
         "epoch_length": hex(app.epoch_length),
+        "claim_staging_period": "0x0",
+        "withdrawal_config": withdrawal_config,
         "data_availability": bytes(&l1::input_box_data_availability(book.rollups.input_box)),
+        "consensus_type": "AUTHORITY",
+        "enabled": true,
+        "status": if state.health.failure().is_some() { "FAILED" } else { "OK" },
         "state": if state.health.failure().is_some() { "INOPERABLE" } else { "ENABLED" },
         "reason": state.health.failure(),
         "iinputbox_block": hex(app.block_number),
-        "last_input_check_block": hex(state.read_through.load(Ordering::Relaxed)),
+        "last_epoch_check_block": read_through,
+        "last_input_check_block": read_through,
+        "last_output_check_block": read_through,
+        "last_tournament_check_block": "0x0",
+        "last_foreclose_check_block": "0x0",
+        "last_accounts_drive_proved_check_block": "0x0",
+        "last_withdrawal_check_block": "0x0",
         "processed_inputs": hex(processed),
+        "foreclose_block": "0x0",
+        "foreclose_transaction": zero_hash,
+        "accounts_drive_proved_block": "0x0",
+        "accounts_drive_proved_transaction": zero_hash,
+        "accounts_drive_merkle_root": zero_hash,
         "created_at": time,
         "updated_at": time,
+        "execution_parameters": execution_parameters,
     }))
 }
 
@@ -384,9 +486,13 @@ fn epochs(state: &State) -> Result<Vec<Value>, RpcError> {
             "input_index_upper_bound": hex(first + count),
             "machine_hash": null,
             "outputs_merkle_root": claim.map(|c| bytes(&c.root)),
-            "claim_hash": claim.map(|c| bytes(&c.root)),
+            "outputs_merkle_proof": null,
+            "commitment": null,
+            "commitment_proof": null,
             "claim_transaction_hash": claim.and_then(|c| c.transaction_hash).map(|h| bytes(&h)),
+            "tournament_address": null,
             "status": status,
+            "staged_at_block": null,
             "virtual_index": hex(virtual_index as u64),
             "created_at": rfc3339(0),
             "updated_at": rfc3339(0),
@@ -431,6 +537,9 @@ fn input(state: &State, r: &InputRecord, status: InputStatus) -> Result<Value, R
         "status": status_name(status),
         "machine_hash": null,
         "outputs_hash": null,
+        "transaction_hash": bytes(&r.origin.transaction_hash),
+        "log_index": hex(r.origin.log_index),
+        // What @cartesi/viem 2.0.0-alpha.31 reads (older nodes' name of `transaction_hash`).
         "transaction_reference": bytes(&r.origin.transaction_hash),
         "created_at": time,
         "updated_at": time,
@@ -438,41 +547,48 @@ fn input(state: &State, r: &InputRecord, status: InputStatus) -> Result<Value, R
 }
 
 /// Which outputs were executed on L1, and in which transaction: the Application's
-/// `OutputExecuted(uint64 outputIndex, bytes output)` events.
-async fn executions(state: &State) -> Result<BTreeMap<u64, H256>, RpcError> {
+/// `OutputExecuted(uint64 outputIndex, bytes output)` events. When L1 does not answer, none (the
+/// outputs themselves are local, so they are still served, with a null execution).
+async fn executions(state: &State) -> BTreeMap<u64, H256> {
     let app = &state.book.application;
     let topic = l1::keccak256(b"OutputExecuted(uint64,bytes)");
-    let latest = state.rpc.block_number().await.map_err(|e| RpcError::internal(format!("L1: {e}")))?;
-    let logs = state
-        .rpc
-        .get_logs(app.app, &[Some(topic)], app.block_number, latest)
-        .await
-        .map_err(|e| RpcError::internal(format!("L1: {e}")))?;
-    Ok(logs
-        .iter()
+    let logs = match state.rpc.block_number().await {
+        Ok(latest) => state.rpc.get_logs(app.app, &[Some(topic)], app.block_number, latest).await,
+        Err(e) => Err(e),
+    };
+    let logs = match logs {
+        Ok(logs) => logs,
+        Err(e) => {
+            tracing::warn!("outputs served without their executions: L1 did not answer: {e}");
+            return BTreeMap::new();
+        }
+    };
+    logs.iter()
         .filter_map(|l| {
             let word = l.data.get(..32)?;
             let index = u64::from_be_bytes(word[24..32].try_into().ok()?);
             Some((index, l.transaction_hash))
         })
-        .collect())
+        .collect()
 }
 
 fn output(state: &State, o: &OutputV2, executions: &BTreeMap<u64, H256>) -> Result<Value, RpcError> {
     let raw = output_bytes(&o.output).ok_or_else(|| RpcError::internal("a report among the outputs"))?;
+    // `type` names the kind as Cartesi's node does ("Notice", "Voucher", "DelegateCallVoucher");
+    // selectors are only the form of the `output_type` filter.
     let decoded = match &o.output {
-        Output::Notice(p) => json!({"type": bytes(&tree::NOTICE), "payload": bytes(p)}),
+        Output::Notice(p) => json!({"type": "Notice", "payload": bytes(p)}),
         Output::Voucher(v) => {
             let value = v.value.as_ref().map_or(l1::U256::zero(), |x| l1::U256::from_big_endian(&x.0));
             json!({
-                "type": bytes(&tree::VOUCHER),
+                "type": "Voucher",
                 "destination": checksum(l1::Address::from(v.destination.0)),
                 "value": format!("{value:#x}"),
                 "payload": bytes(&v.payload.0),
             })
         }
         Output::DelegateCallVoucher(v) => json!({
-            "type": bytes(&tree::DELEGATE_CALL_VOUCHER),
+            "type": "DelegateCallVoucher",
             "destination": checksum(l1::Address::from(v.destination.0)),
             "payload": bytes(&v.payload.0),
         }),

@@ -231,6 +231,12 @@ async fn inspect(state: &State, app: String, req: Request<Incoming>) -> Response
         Ok(Err(refusal)) => return reply(refusal.status, "text/plain", refusal.message),
         Err(_) => return reply(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "Machine not ready"),
     };
+    reply(StatusCode::OK, "application/json", inspect_answer(&completion, processed).to_string())
+}
+
+/// The v2 inspect answer (§2.3): the reports, the processed input count, the status, and the
+/// exception's message when there is one.
+fn inspect_answer(completion: &crate::rollup_api::Completion, processed: u64) -> Value {
     let reports: Vec<Value> = completion
         .outputs
         .iter()
@@ -244,11 +250,41 @@ async fn inspect(state: &State, app: String, req: Request<Incoming>) -> Response
         InputStatus::Accepted => "Accepted",
         InputStatus::Rejected => "Rejected",
         InputStatus::Exception | InputStatus::Unprocessed => {
+            // §2.3: the key is there only when the exception has a message.
             let message = completion.exception.as_deref().unwrap_or_default();
-            body["exception"] = json!(String::from_utf8_lossy(message));
+            if !message.is_empty() {
+                body["exception"] = json!(String::from_utf8_lossy(message));
+            }
             "Exception"
         }
     };
     body["status"] = json!(status);
-    reply(StatusCode::OK, "application/json", body.to_string())
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rollup_api::Completion;
+
+    #[test]
+    fn an_inspect_exception_carries_its_message_only_when_it_has_one() {
+        let exception = |message: Option<&[u8]>| Completion {
+            status: InputStatus::Exception,
+            exception: message.map(<[u8]>::to_vec),
+            outputs: vec![Output::Report(b"r".to_vec())],
+        };
+        let answer = inspect_answer(&exception(Some(b"boom")), 3);
+        assert_eq!(answer["status"], "Exception");
+        assert_eq!(answer["exception"], "boom");
+        assert_eq!(answer["processed_input_count"], 3);
+        assert_eq!(answer["reports"][0]["payload"], "0x72");
+        for empty in [None, Some(&b""[..])] {
+            let answer = inspect_answer(&exception(empty), 3);
+            assert_eq!(answer["status"], "Exception");
+            assert!(answer.get("exception").is_none(), "{answer}");
+        }
+        let accepted = Completion { status: InputStatus::Accepted, exception: None, outputs: vec![] };
+        assert!(inspect_answer(&accepted, 0).get("exception").is_none());
+    }
 }

@@ -60,6 +60,7 @@ pub struct SettlerV2 {
     pub store: Arc<Store>,
     pub app: Address,
     pub authority: Address,
+    pub input_box: Address,
     pub owner: Address,
     pub deployment_block: u64,
     pub epoch_length: u64,
@@ -107,8 +108,11 @@ impl SettlerV2 {
         }
     }
 
-    async fn accepted(&self, last_block: u64) -> Result<Option<[u8; 32]>, l1::L1Error> {
-        l1::accepted_claim_v2(&self.rpc, self.authority, self.app, last_block, self.deployment_block).await
+    /// The root L1 accepted for the epoch ending with `last_block`, and the claim's transaction.
+    /// Only blocks after `last_block` can hold that claim, so only they are read.
+    async fn accepted(&self, last_block: u64) -> Result<Option<([u8; 32], l1::H256)>, l1::L1Error> {
+        let from = self.deployment_block.max(last_block.saturating_add(1));
+        l1::accepted_claim_v2(&self.rpc, self.authority, self.app, last_block, from).await
     }
 
     /// Makes `tree` hold exactly the outputs of the inputs the last claim covers (after a start
@@ -139,15 +143,21 @@ impl SettlerV2 {
         let claims = self.store.claims_v2()?;
         self.report(&claims);
 
-        // L1 still has the last claim submitted? If the chain went back, submit again.
+        // L1 still has the last claim submitted? If the chain went back, the lost claims are
+        // dropped with their proofs and the epochs closed again once L1 is past their end: the
+        // new chain may hold more inputs in them, and the claims must cover those too.
         if let Some(last) = claims.iter().rev().find(|c| c.submitted) {
             if self.accepted(last.last_block).await?.is_none() {
+                let mut lost = None;
                 for claim in claims.iter().rev().filter(|c| c.submitted) {
                     if self.accepted(claim.last_block).await?.is_some() {
                         break;
                     }
                     tracing::warn!("L1 no longer has the claim of epoch {} (block {})", claim.epoch, claim.last_block);
-                    self.store.set_claim_v2_submitted(claim.epoch, false, None)?;
+                    lost = Some(claim.epoch);
+                }
+                if let Some(epoch) = lost {
+                    self.store.drop_claims_v2_from(epoch)?;
                 }
                 return Ok(true);
             }
@@ -156,8 +166,9 @@ impl SettlerV2 {
         // The first claim L1 does not have yet: submit it, unless L1 has one for that epoch.
         if let Some(claim) = claims.iter().find(|c| !c.submitted) {
             let hash = match self.accepted(claim.last_block).await? {
-                Some(root) if root == claim.root => None,
-                Some(root) => {
+                // L1 has it already (a restart after submitting): its transaction is the claim's.
+                Some((root, transaction)) if root == claim.root => Some(transaction.0),
+                Some((root, _)) => {
                     return Err(SettleError::Disagreement(format!(
                         "epoch {} (block {}): L1 accepted root 0x{}, this node computes 0x{}",
                         claim.epoch,
@@ -200,6 +211,18 @@ impl SettlerV2 {
             return Ok(false);
         }
         let last = self.store.last_input_up_to_block(last_block)?.unwrap_or(first);
+        // `read_through` may be stale for a moment after L1 went back: close the epoch only when
+        // L1, as it is now, is past its end and has exactly the epoch's inputs held (the
+        // `InputAdded` logs of its blocks; logs, unlike old state, survive anvil's saves).
+        let latest = self.rpc.block_number().await?;
+        if latest <= last_block {
+            return Ok(false);
+        }
+        let topics = [Some(l1::input_added_v2_topic()), Some(l1::H256::from(self.app))];
+        let logs = self.rpc.get_logs(self.input_box, &topics, epoch * self.epoch_length, last_block).await?;
+        if logs.len() as u64 != last + 1 - first {
+            return Ok(false);
+        }
         let inputs = self.store.completed_range(first, last)?;
         if inputs.iter().any(|(status, _)| *status == crate::store::InputStatus::Unprocessed) {
             return Ok(false);
@@ -222,7 +245,12 @@ impl SettlerV2 {
             submitted: false,
             transaction_hash: None,
         };
-        self.store.add_claim_v2(&claim, &siblings)?;
+        if !self.store.add_claim_v2(&claim, &siblings)? {
+            // A rollback dropped inputs since the reads above: compute again from the store.
+            tracing::info!(epoch, "the inputs changed while the claim was computed; computing it again");
+            *tree = OutputsTree::new();
+            return Ok(true);
+        }
         *tree = grown;
         Ok(true)
     }

@@ -35,6 +35,15 @@ CREATE TABLE IF NOT EXISTS v2_proofs (
 );
 ";
 
+/// The SQL order of a listing: oldest first, or newest first (`descending`).
+fn order(descending: bool) -> &'static str {
+    if descending {
+        "DESC"
+    } else {
+        "ASC"
+    }
+}
+
 /// Kinds of v2 outputs in the `outputs` table (reports are code 2).
 const NOT_REPORT: &str = "kind <> 2";
 
@@ -165,12 +174,13 @@ impl Store {
         rows.into_iter().map(|(g, row)| numbered(g, row)).collect()
     }
 
-    /// A page of outputs matching `filter`, and how many match.
+    /// A page of outputs matching `filter` (newest first when `descending`), and how many match.
     pub fn outputs_v2(
         &self,
         filter: &OutputFilterV2,
         limit: u64,
         offset: u64,
+        descending: bool,
     ) -> Result<(u64, Vec<OutputV2>), StoreError> {
         let conn = self.lock()?;
         let mut conditions = vec!["1".to_owned()];
@@ -197,7 +207,8 @@ impl Store {
         args.push(sql_int(offset)?.into());
         let sql = format!(
             "SELECT gidx, input_idx, kind_idx, kind, destination, value, payload FROM {NUMBERED} WHERE {where_} \
-             ORDER BY gidx LIMIT ?{} OFFSET ?{}",
+             ORDER BY gidx {} LIMIT ?{} OFFSET ?{}",
+            order(descending),
             args.len() - 1,
             args.len()
         );
@@ -226,12 +237,14 @@ impl Store {
         row.map(|(g, row)| numbered(g, row)).transpose()
     }
 
-    /// A page of reports (of one input, or all), and how many there are.
+    /// A page of reports (of one input, or all; newest first when `descending`), and how many
+    /// there are.
     pub fn reports_v2(
         &self,
         input_index: Option<u64>,
         limit: u64,
         offset: u64,
+        descending: bool,
     ) -> Result<(u64, Vec<ReportV2>), StoreError> {
         let conn = self.lock()?;
         let input = match input_index {
@@ -242,7 +255,8 @@ impl Store {
         let total: i64 =
             conn.query_row(&format!("SELECT COUNT(*) FROM {NUMBERED_REPORTS} WHERE {where_}"), [input], |r| r.get(0))?;
         let mut stmt = conn.prepare(&format!(
-            "SELECT gidx, input_idx, payload FROM {NUMBERED_REPORTS} WHERE {where_} ORDER BY gidx LIMIT ?2 OFFSET ?3"
+            "SELECT gidx, input_idx, payload FROM {NUMBERED_REPORTS} WHERE {where_} ORDER BY gidx {} LIMIT ?2 OFFSET ?3",
+            order(descending)
         ))?;
         let rows = stmt
             .query_map([input, sql_int(limit)?, sql_int(offset)?], |r| {
@@ -275,13 +289,15 @@ impl Store {
         .transpose()
     }
 
-    /// A page of inputs (optionally of one sender or status) with their status, and how many match.
+    /// A page of inputs (optionally of one sender or status; newest first when `descending`)
+    /// with their status, and how many match.
     pub fn inputs_v2(
         &self,
         sender: Option<Address>,
         status: Option<InputStatus>,
         limit: u64,
         offset: u64,
+        descending: bool,
     ) -> Result<(u64, Vec<(InputRecord, InputStatus)>), StoreError> {
         let conn = self.lock()?;
         let sender = sender.map(|a| a.0.to_vec());
@@ -291,8 +307,10 @@ impl Store {
             conn.query_row(&format!("SELECT COUNT(*) FROM inputs WHERE {where_}"), params![sender, status], |r| {
                 r.get(0)
             })?;
-        let mut stmt = conn
-            .prepare(&format!("SELECT {INPUT_COLUMNS} FROM inputs WHERE {where_} ORDER BY idx LIMIT ?3 OFFSET ?4"))?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {INPUT_COLUMNS} FROM inputs WHERE {where_} ORDER BY idx {} LIMIT ?3 OFFSET ?4",
+            order(descending)
+        ))?;
         let rows = stmt
             .query_map(params![sender, status, sql_int(limit)?, sql_int(offset)?], input_row)?
             .collect::<Result<Vec<_>, _>>()?;
@@ -339,7 +357,11 @@ impl Store {
     /// Records a claim (not yet submitted) with the siblings of every output it adds, in one
     /// transaction. It must follow the last one: a later epoch, covering more inputs and at
     /// least as many outputs.
-    pub fn add_claim_v2(&self, claim: &ClaimV2, siblings: &[(u64, Siblings)]) -> Result<(), StoreError> {
+    ///
+    /// The claim was computed from earlier reads, and a rollback may have dropped inputs since:
+    /// unless inputs `0..input_count` are all still stored and processed and hold exactly
+    /// `output_count` outputs, nothing is recorded and the answer is `false` (compute again).
+    pub fn add_claim_v2(&self, claim: &ClaimV2, siblings: &[(u64, Siblings)]) -> Result<bool, StoreError> {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
         let last: Option<(i64, i64, i64)> = tx
@@ -356,6 +378,18 @@ impl Store {
                 )));
             }
         }
+        let (stored, processed): (i64, i64) =
+            tx.query_row("SELECT COUNT(*), COALESCE(SUM(status <> 0), 0) FROM inputs WHERE idx < ?1", [inputs], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?;
+        let held: i64 = tx.query_row(
+            &format!("SELECT COUNT(*) FROM outputs WHERE {NOT_REPORT} AND input_idx < ?1"),
+            [inputs],
+            |r| r.get(0),
+        )?;
+        if stored != inputs || processed != inputs || held != outputs {
+            return Ok(false);
+        }
         tx.execute(
             "INSERT INTO v2_claims (epoch, last_block, input_count, output_count, root, submitted) VALUES (?1, ?2, ?3, ?4, ?5, 0)",
             params![epoch, sql_int(claim.last_block)?, inputs, outputs, &claim.root[..]],
@@ -367,7 +401,7 @@ impl Store {
             }
         }
         tx.commit()?;
-        Ok(())
+        Ok(true)
     }
 
     /// Marks the claim of `epoch` as accepted on L1 (with the transaction that submitted it,
@@ -383,6 +417,17 @@ impl Store {
             "UPDATE v2_claims SET submitted = ?1, transaction_hash = COALESCE(?2, transaction_hash) WHERE epoch = ?3",
             params![i64::from(submitted), transaction_hash.map(|t| t.to_vec()), sql_int(epoch)?],
         )?;
+        Ok(())
+    }
+
+    /// Drops the claims of epochs `epoch` and later with their proofs (L1 lost them).
+    pub fn drop_claims_v2_from(&self, epoch: u64) -> Result<(), StoreError> {
+        let epoch = sql_int(epoch)?;
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM v2_proofs WHERE epoch >= ?1", [epoch])?;
+        tx.execute("DELETE FROM v2_claims WHERE epoch >= ?1", [epoch])?;
+        tx.commit()?;
         Ok(())
     }
 

@@ -123,6 +123,10 @@ async fn a_withdrawal_executes_on_l1_and_a_notice_validates() {
 
     // The voucher (withdrawEther on the application) executes with the node's proof.
     let voucher = proven(&ready, "voucher", mine, 0).await;
+    assert!(
+        crate::l1::transaction_count(&rpc, l1::DEVNET_CLAIMER).await > 0,
+        "the claims come from the claimer, devnet account 9"
+    );
     let (proof, claim) = validity(&voucher["proof"]);
     let destination: Address = voucher["destination"].as_str().unwrap().parse().unwrap();
     let payload = bytes_of(&voucher["payload"]);
@@ -212,7 +216,7 @@ async fn claims_are_submitted_once_across_restarts_and_a_validator_checks_them()
     let input = send_input(&validator.ready, br#"{"op":"mine"}"#).await;
     let wrong = l1::Claim { epoch_hash: H256::repeat_byte(0xbd), first_input: input, last_input: input };
     let application = &validator.ready.book.application;
-    l1::submit_claim(&rpc, application.authority, application.owner, application.app, wrong).await.unwrap();
+    l1::submit_claim(&rpc, application.authority, application.claimer, application.app, wrong).await.unwrap();
     let reason = super::follow::failure(&validator.ready).await;
     assert!(reason.contains(&format!("inputs {input}..={input}")) && reason.contains("0xbdbd"), "{reason}");
     assert!(validator.ready.health.to_json()["settlement"]["disagreement"].is_string());

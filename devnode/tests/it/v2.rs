@@ -15,8 +15,8 @@ use serde_json::{json, Value};
 use super::node::{backend, config, http, start_config};
 
 const BOB: &str = "0x70997970c51812dc3a010c7d01b50e0d17dc79c8";
-/// The user: devnet account 2, so that the node's own transactions (claims, from account 0) never
-/// race the test's for a nonce.
+/// The user: devnet account 2 (the node's claims come from its claimer, account 9, whatever the
+/// user's account).
 const CAROL: &str = "0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc";
 
 fn scratch(tag: &str) -> std::path::PathBuf {
@@ -116,6 +116,117 @@ fn selector(signature: &str) -> String {
     hex::encode(&l1::keccak256(signature.as_bytes()).as_bytes()[..4])
 }
 
+/// The fields of @cartesi/rpc 2.0.0-alpha.25's types (`Application`, `Epoch`, `Input`, `Output`).
+const APPLICATION_FIELDS: &[&str] = &[
+    "name",
+    "iapplication_address",
+    "iconsensus_address",
+    "iinputbox_address",
+    "template_hash",
+    "epoch_length",
+    "claim_staging_period",
+    "withdrawal_config",
+    "data_availability",
+    "consensus_type",
+    "enabled",
+    "status",
+    "reason",
+    "iinputbox_block",
+    "last_epoch_check_block",
+    "last_input_check_block",
+    "last_output_check_block",
+    "last_tournament_check_block",
+    "last_foreclose_check_block",
+    "last_accounts_drive_proved_check_block",
+    "last_withdrawal_check_block",
+    "processed_inputs",
+    "foreclose_block",
+    "foreclose_transaction",
+    "accounts_drive_proved_block",
+    "accounts_drive_proved_transaction",
+    "accounts_drive_merkle_root",
+    "created_at",
+    "updated_at",
+    "execution_parameters",
+];
+const WITHDRAWAL_CONFIG_FIELDS: &[&str] = &[
+    "guardian",
+    "log2_leaves_per_account",
+    "log2_max_num_of_accounts",
+    "accounts_drive_start_index",
+    "withdrawal_output_builder",
+];
+const EXECUTION_PARAMETERS_FIELDS: &[&str] = &[
+    "snapshot_policy",
+    "advance_inc_cycles",
+    "advance_max_cycles",
+    "inspect_inc_cycles",
+    "inspect_max_cycles",
+    "advance_inc_deadline",
+    "advance_max_deadline",
+    "inspect_inc_deadline",
+    "inspect_max_deadline",
+    "load_deadline",
+    "store_deadline",
+    "fast_deadline",
+    "max_concurrent_inspects",
+    "created_at",
+    "updated_at",
+];
+const EPOCH_FIELDS: &[&str] = &[
+    "index",
+    "first_block",
+    "last_block",
+    "input_index_lower_bound",
+    "input_index_upper_bound",
+    "machine_hash",
+    "outputs_merkle_root",
+    "outputs_merkle_proof",
+    "commitment",
+    "commitment_proof",
+    "claim_transaction_hash",
+    "tournament_address",
+    "status",
+    "staged_at_block",
+    "virtual_index",
+    "created_at",
+    "updated_at",
+];
+const INPUT_FIELDS: &[&str] = &[
+    "epoch_index",
+    "index",
+    "block_number",
+    "raw_data",
+    "decoded_data",
+    "status",
+    "machine_hash",
+    "outputs_hash",
+    "transaction_hash",
+    "log_index",
+    "created_at",
+    "updated_at",
+];
+const OUTPUT_FIELDS: &[&str] = &[
+    "epoch_index",
+    "input_index",
+    "index",
+    "raw_data",
+    "decoded_data",
+    "hash",
+    "output_hashes_siblings",
+    "execution_transaction_hash",
+    "created_at",
+    "updated_at",
+];
+
+/// `object` has every one of `fields` (null where the types allow it).
+fn has_fields(object: &Value, fields: &[&str]) {
+    let map = object.as_object().unwrap_or_else(|| panic!("not an object: {object}"));
+    for field in fields {
+        assert!(map.contains_key(*field), "no {field:?} in {object}");
+    }
+}
+
 async fn submitted_claims(rpc: &Rpc, authority: Address) -> u64 {
     let data = ethabi::short_signature("getNumberOfSubmittedClaims", &[]).to_vec();
     let answer = rpc.eth_call(authority, &data).await.unwrap();
@@ -177,7 +288,11 @@ async fn deposits_withdrawal_executed_on_l1_notice_validated_and_json_rpc() {
     .await;
     assert_eq!(vouchers["pagination"]["total_count"], 1, "{vouchers}");
     let voucher = proven(&ready, number(&vouchers["data"][0]["index"])).await;
-    assert_eq!(voucher["decoded_data"]["type"], "0x237a816f");
+    assert_eq!(book.application.claimer, l1::DEVNET_CLAIMER);
+    assert_eq!(l1::owner_of(&rpc, book.application.authority).await.unwrap(), l1::DEVNET_CLAIMER);
+    assert!(super::l1::transaction_count(&rpc, l1::DEVNET_CLAIMER).await > 0, "the claimer sent the claims");
+    assert_eq!(voucher["decoded_data"]["type"], "Voucher", "Cartesi's node names the kind: {voucher}");
+    assert_eq!(voucher["decoded_data"]["destination"], l1::checksum(alice));
     assert!(voucher["execution_transaction_hash"].is_null());
     let (raw, index, siblings) = proof_of(&voucher);
     assert!(!l1::was_output_executed(&rpc, app, index).await.unwrap());
@@ -227,10 +342,50 @@ async fn deposits_withdrawal_executed_on_l1_notice_validated_and_json_rpc() {
         -32602
     );
     assert_eq!(error_code(&ready, "cartesi_listInputs", json!({"application": "ledger", "limit": 0})).await, -32602);
+    // Unknown params are ignored (@cartesi/viem sends its camelCase keys along); `descending`
+    // lists newest first.
+    let ignored = result(&ready, "cartesi_listInputs", json!({"application": "ledger", "colour": "red"})).await;
+    assert_eq!(ignored["pagination"]["total_count"], 6);
+    let newest = result(
+        &ready,
+        "cartesi_listOutputs",
+        json!({"application": "ledger", "outputType": "Voucher", "output_type": "0x237a816f", "descending": true}),
+    )
+    .await;
+    assert_eq!(newest["pagination"]["total_count"], 1, "{newest}");
+    assert_eq!(newest["data"][0]["decoded_data"]["type"], "Voucher");
+    let all = result(&ready, "cartesi_listOutputs", json!({"application": "ledger", "descending": true})).await;
+    let indices: Vec<u64> = all["data"].as_array().unwrap().iter().map(|o| number(&o["index"])).collect();
+    assert!(indices.len() >= 2 && indices.windows(2).all(|w| w[0] > w[1]), "outputs newest first: {all}");
+    let inputs =
+        result(&ready, "cartesi_listInputs", json!({"application": "ledger", "descending": true, "limit": 1})).await;
+    assert_eq!(inputs["data"][0]["index"], format!("{rejected:#x}"));
+    let by_transaction = result(
+        &ready,
+        "cartesi_listInputs",
+        json!({"application": "ledger", "transaction_hash": input["data"]["transaction_hash"]}),
+    )
+    .await;
+    assert_eq!(by_transaction["data"].as_array().unwrap().len(), 1, "{by_transaction}");
+    assert_eq!(by_transaction["data"][0]["index"], format!("{rejected:#x}"));
     assert_eq!(
-        error_code(&ready, "cartesi_listInputs", json!({"application": "ledger", "colour": "red"})).await,
+        error_code(&ready, "cartesi_listEpochs", json!({"application": "ledger", "status": "FINISHED"})).await,
         -32602
     );
+    assert_eq!(
+        error_code(&ready, "cartesi_listInputs", json!({"application": "ledger", "descending": "yes"})).await,
+        -32602
+    );
+
+    // Every field @cartesi/rpc's types name is there, so @cartesi/viem's mappers do not throw.
+    let application = result(&ready, "cartesi_getApplication", json!({"application": "ledger"})).await;
+    has_fields(&application["data"], APPLICATION_FIELDS);
+    has_fields(&application["data"]["withdrawal_config"], WITHDRAWAL_CONFIG_FIELDS);
+    has_fields(&application["data"]["execution_parameters"], EXECUTION_PARAMETERS_FIELDS);
+    assert_eq!(application["data"]["withdrawal_config"]["guardian"], l1::checksum(Address::zero()));
+    has_fields(&input["data"], INPUT_FIELDS);
+    assert!(input["data"]["log_index"].as_str().is_some_and(|i| i.starts_with("0x")), "{input}");
+    has_fields(&executed["data"], OUTPUT_FIELDS);
     assert_eq!(error_code(&ready, "cartesi_nothing", json!({})).await, -32601);
     let batch: Vec<Value> =
         (0..2).map(|i| json!({"jsonrpc": "2.0", "id": i, "method": "cartesi_getChainId"})).collect();
@@ -245,6 +400,7 @@ async fn deposits_withdrawal_executed_on_l1_notice_validated_and_json_rpc() {
     assert!(discover["methods"].as_array().unwrap().iter().any(|m| m["name"] == "cartesi_getOutput"));
     let epochs = result(&ready, "cartesi_listEpochs", json!({"application": "ledger"})).await;
     assert!(epochs["data"].as_array().unwrap().iter().any(|e| e["status"] == "CLAIM_ACCEPTED"), "{epochs}");
+    has_fields(&epochs["data"][0], EPOCH_FIELDS);
 
     // v2 inspect, by name or address; the transfer reached Bob.
     let (status, text) =
@@ -292,16 +448,27 @@ async fn a_restart_mid_epoch_claims_once_and_proofs_still_verify() {
     assert_eq!(submitted_claims(&rpc, authority).await, 1);
     node.stop().await.unwrap();
 
-    // As if killed between submitting the claim and recording it: L1 has it, so no second one.
+    // As if killed between submitting the claim and recording it: L1 has it, so no second one,
+    // and the claim's transaction is taken from L1.
     let store = Store::open(&dir.join("data/devnode.sqlite3")).unwrap();
     let claim = store.claims_v2().unwrap().pop().unwrap();
-    store.set_claim_v2_submitted(claim.epoch, false, None).unwrap();
+    let transaction = claim.transaction_hash.expect("the node recorded its claim's transaction");
     drop(store);
+    let conn = rusqlite::Connection::open(dir.join("data/devnode.sqlite3")).unwrap();
+    conn.execute("UPDATE v2_claims SET submitted = 0, transaction_hash = NULL", []).unwrap();
+    drop(conn);
     let node = start_config(v2_config(&dir, &anvil, epoch_length)).await;
     let ready = node.ready.clone();
     let again = proven(&ready, 1).await;
     assert_eq!(again["output_hashes_siblings"], notice["output_hashes_siblings"]);
     assert_eq!(submitted_claims(&rpc, authority).await, 1, "no claim was submitted twice");
+    let epoch = result(
+        &ready,
+        "cartesi_getEpoch",
+        json!({"application": "ledger", "epoch_index": format!("{:#x}", claim.epoch)}),
+    )
+    .await;
+    assert_eq!(epoch["data"]["claim_transaction_hash"], format!("0x{}", hex::encode(transaction)), "{epoch}");
     let (raw, index, siblings) = proof_of(&again);
     rpc.eth_call(app, &l1::validate_output_calldata(&raw, index, &siblings)).await.unwrap();
     node.stop().await.unwrap();
@@ -320,6 +487,66 @@ async fn a_restart_mid_epoch_claims_once_and_proofs_still_verify() {
 /// The store numbers v2 outputs across the application (accepted inputs only) and reports across
 /// every input, keeps delegate-call vouchers, filters by kind and destination, and forgets a
 /// claim and its siblings with the inputs it covers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_l1_lost_is_made_again_over_the_epoch_s_inputs_on_the_new_chain() {
+    let anvil = Anvil::start(&AnvilConfig::new(NodeModules::in_source_tree(), 0)).await.unwrap();
+    let rpc = anvil.rpc();
+    let dir = scratch("lost-claim");
+    let epoch_length = 20;
+    let node = start_config(v2_config(&dir, &anvil, epoch_length)).await;
+    let ready = node.ready.clone();
+    let book = ready.v2.clone().unwrap();
+    let (rollups, app, authority) = (&book.rollups, book.application.app, book.application.authority);
+    // The user is account 0, the console's default: the node's claims come from its own account.
+    let user = l1::DEVNET_ACCOUNT_0;
+    let head = rpc.block_number().await.unwrap();
+    let to_next = epoch_length - (head + 1) % epoch_length;
+    rpc.call("anvil_mine", json!([format!("{to_next:#x}")])).await.unwrap();
+
+    // Input 0, then the epoch ends and is claimed; L1 goes back to just after input 0.
+    l1::add_input_v2(&rpc, rollups, user, app, br#"{"op":"mine"}"#).await.unwrap();
+    let snapshot = rpc.call("evm_snapshot", json!([])).await.unwrap();
+    wait_processed(&ready, 1).await;
+    rpc.call("anvil_mine", json!([format!("{epoch_length:#x}")])).await.unwrap();
+    proven(&ready, 0).await;
+    assert_eq!(submitted_claims(&rpc, authority).await, 1);
+    rpc.call("evm_revert", json!([snapshot])).await.unwrap();
+    assert_eq!(submitted_claims(&rpc, authority).await, 0, "L1 lost the claim");
+
+    // Input 1 lands in the same epoch on the new chain; the epoch's one claim covers both.
+    let second = l1::add_input_v2(&rpc, rollups, user, app, br#"{"op":"mine"}"#).await.unwrap();
+    wait_processed(&ready, 2).await;
+    rpc.call("anvil_mine", json!([format!("{epoch_length:#x}")])).await.unwrap();
+    let outputs = result(&ready, "cartesi_listOutputs", json!({"application": "ledger"})).await;
+    let count = outputs["pagination"]["total_count"].as_u64().unwrap();
+    assert!(count >= 2, "{outputs}");
+    let last = proven(&ready, count - 1).await;
+    assert_eq!(number(&last["input_index"]), second.input_index);
+    for index in 0..count {
+        let output = proven(&ready, index).await;
+        let (raw, index, siblings) = proof_of(&output);
+        rpc.eth_call(app, &l1::validate_output_calldata(&raw, index, &siblings)).await.unwrap();
+    }
+    assert_eq!(submitted_claims(&rpc, authority).await, 1, "one claim for the epoch on the new chain");
+    let epochs = result(&ready, "cartesi_listEpochs", json!({"application": "ledger"})).await;
+    assert_eq!(epochs["data"].as_array().unwrap().len(), 1, "{epochs}");
+    assert_eq!(epochs["data"][0]["input_index_upper_bound"], "0x2", "{epochs}");
+    assert_eq!(epochs["data"][0]["status"], "CLAIM_ACCEPTED", "{epochs}");
+    let (status, health) =
+        http("GET", &format!("{}/healthz", ready.rpc_api_url.as_ref().unwrap().trim_end_matches("/rpc")), None).await;
+    assert_eq!(status, 200, "the node is healthy: {health}");
+
+    // With L1 down, outputs are still served from the store, without their executions.
+    anvil.stop().await;
+    let output = result(&ready, "cartesi_getOutput", json!({"application": "ledger", "output_index": "0x0"})).await;
+    assert!(output["data"]["execution_transaction_hash"].is_null(), "{output}");
+    assert!(output["data"]["output_hashes_siblings"].is_array(), "{output}");
+    let listed = result(&ready, "cartesi_listOutputs", json!({"application": "ledger"})).await;
+    assert_eq!(listed["pagination"]["total_count"], count);
+    node.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn outputs_are_numbered_across_the_application_and_claims_follow_rollbacks() {
     use devnode::settle::v2::output_bytes;
@@ -359,7 +586,7 @@ fn outputs_are_numbered_across_the_application_and_claims_follow_rollbacks() {
     assert_eq!(store.outputs_before(2).unwrap(), 2);
 
     let all = |filter: OutputFilterV2| {
-        let (total, page) = store.outputs_v2(&filter, 100, 0).unwrap();
+        let (total, page) = store.outputs_v2(&filter, 100, 0, false).unwrap();
         assert_eq!(total as usize, page.len());
         page.into_iter().map(|o| (o.index, o.input_index, o.output)).collect::<Vec<_>>()
     };
@@ -377,14 +604,14 @@ fn outputs_are_numbered_across_the_application_and_claims_follow_rollbacks() {
     assert_eq!(all(kinds(vec![OutputKind::Voucher, OutputKind::Notice])).len(), 3);
     let to_ab = OutputFilterV2 { voucher_address: Some(to), ..Default::default() };
     assert_eq!(all(to_ab).iter().map(|o| o.0).collect::<Vec<_>>(), [1, 2]);
-    let (total, page) = store.outputs_v2(&OutputFilterV2::default(), 2, 1).unwrap();
+    let (total, page) = store.outputs_v2(&OutputFilterV2::default(), 2, 1, false).unwrap();
     assert_eq!((total, page.iter().map(|o| o.index).collect::<Vec<_>>()), (4, vec![1, 2]));
     assert_eq!(
         output_bytes(&delegate).unwrap(),
         tree::delegate_call_voucher(Address::from(to.0), &[1, 2]),
         "a delegate-call voucher is hashed as the contracts encode it"
     );
-    let (reports, page) = store.reports_v2(None, 10, 0).unwrap();
+    let (reports, page) = store.reports_v2(None, 10, 0, false).unwrap();
     assert_eq!((reports, page[1].index, page[1].input_index, page[1].payload.clone()), (2, 1, 1, b"r1".to_vec()));
 
     // A claim over inputs 0..=2 with the siblings of its outputs; dropping input 2 drops it.
@@ -402,7 +629,7 @@ fn outputs_are_numbered_across_the_application_and_claims_follow_rollbacks() {
         transaction_hash: None,
     };
     let siblings: Vec<_> = (0..4).map(|i| (i, tree.siblings(i).unwrap())).collect();
-    store.add_claim_v2(&claim, &siblings).unwrap();
+    assert!(store.add_claim_v2(&claim, &siblings).unwrap());
     assert_eq!(store.proof_v2(2).unwrap(), None, "no proof before L1 accepts the claim");
     store.set_claim_v2_submitted(0, true, Some([9; 32])).unwrap();
     assert_eq!(store.proof_v2(2).unwrap(), Some((0, siblings[2].1.clone())));
@@ -411,4 +638,14 @@ fn outputs_are_numbered_across_the_application_and_claims_follow_rollbacks() {
     assert_eq!(store.claims_v2().unwrap(), vec![]);
     assert_eq!(store.proof_v2(0).unwrap(), None);
     assert_eq!(store.prev_randao(2).unwrap(), None);
+
+    // A claim computed before a rollback is refused, and nothing is recorded: its input 2 is
+    // gone, then back but unprocessed, then processed with other outputs.
+    assert!(!store.add_claim_v2(&claim, &siblings).unwrap(), "a claim over a dropped input");
+    store.add_input_v2(&record(2), [2; 32]).unwrap();
+    assert!(!store.add_claim_v2(&claim, &siblings).unwrap(), "a claim over an unprocessed input");
+    store.complete(2, InputStatus::Accepted, None, std::slice::from_ref(&voucher)).unwrap();
+    assert!(!store.add_claim_v2(&claim, &siblings).unwrap(), "a claim over another count of outputs");
+    assert_eq!(store.claims_v2().unwrap(), vec![]);
+    assert_eq!(store.proof_v2(0).unwrap(), None);
 }

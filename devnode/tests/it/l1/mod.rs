@@ -16,7 +16,7 @@ use std::time::Duration;
 use devnode::l1::{
     add_input, checksum, deploy_application, deploy_cli_devnet_tokens, deploy_devnet, deploy_rollups_v1, deposit_ether,
     write_deployment_files, Address, Anvil, AnvilConfig, CliDevnetTokens, InputWatcher, L1Error, NodeModules,
-    RollupsV1, Rpc, TxRequest, DEVNET_ACCOUNT_0, U256,
+    RollupsV1, Rpc, TxRequest, DEVNET_ACCOUNT_0, DEVNET_CLAIMER, U256,
 };
 use ethabi::{ParamType, Token};
 
@@ -117,6 +117,11 @@ async fn deploying_twice_changes_nothing() {
     let rpc = anvil.rpc();
     let nm = node_modules();
     let first = deploy_devnet(&rpc, &nm, true).await.unwrap();
+    // The claimer (devnet account 9) owns the Authority; the addresses are the canonical ones.
+    assert_eq!(first.application.claimer, DEVNET_CLAIMER);
+    assert_eq!(devnode::l1::owner_of(&rpc, first.application.authority).await.unwrap(), DEVNET_CLAIMER);
+    assert_eq!(checksum(first.application.app), "0xab7528bb862fB57E8A2BCd567a2e929a0Be56a5e");
+    assert_eq!(first.application.owner, DEVNET_ACCOUNT_0);
     let block = rpc.block_number().await.unwrap();
     let nonce = transaction_count(&rpc, DEVNET_ACCOUNT_0).await;
     assert!(block > 16, "a fresh chain needs transactions, got {block} blocks");
@@ -127,7 +132,7 @@ async fn deploying_twice_changes_nothing() {
     assert_eq!(transaction_count(&rpc, DEVNET_ACCOUNT_0).await, nonce, "the second deployment sent transactions");
 }
 
-async fn transaction_count(rpc: &Rpc, of: Address) -> u64 {
+pub(crate) async fn transaction_count(rpc: &Rpc, of: Address) -> u64 {
     let value = rpc.call("eth_getTransactionCount", serde_json::json!([format!("{of:#x}"), "latest"])).await.unwrap();
     u64::from_str_radix(value.as_str().unwrap().trim_start_matches("0x"), 16).unwrap()
 }
@@ -167,7 +172,7 @@ fn the_help_says_how_cartesi_tools_reach_the_node() {
     for part in ["cast send --rpc-url", "yarn start", "cartesi send erc20", "--rpc-url", "--dapp", "--token"] {
         assert!(tools.contains(part), "{part} missing from the help:\n{tools}");
     }
-    for text in [CLI_TEST_TOKEN, CLI_TEST_NFT, CLI_TEST_MULTI_TOKEN] {
+    for text in [CLI_TEST_TOKEN, CLI_TEST_NFT, CLI_TEST_MULTI_TOKEN, &checksum(DEVNET_CLAIMER)] {
         assert!(tools.contains(text), "{text} missing from the help:\n{tools}");
     }
 }
