@@ -14,6 +14,7 @@ import {
   createPublicClient,
   createWalletClient,
   defineChain,
+  getAddress,
   http,
   parseAbi,
   stringToHex,
@@ -135,24 +136,24 @@ describe("Cartesi's client libraries against a Rollups v2 dev node", { timeout: 
     assert.equal(listed.find((v) => BigInt(v.index) === voucherIndex)?.executed, true);
   });
 
-  // Known to fail against the dev node, and reported rather than hidden: @cartesi/viem spreads
-  // its own camelCase arguments (inputIndex, outputType) into the request beside the snake_case
-  // params, which Cartesi's node ignores and the dev node refuses (−32602), and it reads
-  // `decoded_data.type` as a name ("Voucher") where the node gives the selector (reference §5).
-  it(
-    "filter outputs and reports by input and type",
-    {
-      todo: "the dev node refuses @cartesi/viem's extra camelCase params and names output types by selector",
-    },
-    async () => {
-      const application = node.deployment("rollups", "application") as Address;
-      const l2 = createCartesiPublicClient({ transport: http(node.deployment("rollups", "rpc")) });
-      const inputIndex = voucherInput;
-      const vouchers = await l2.listOutputs({ application, outputType: "Voucher", inputIndex });
-      assert.equal(vouchers.data.length, 1);
-      assert.equal(vouchers.data[0]?.decodedData?.type, "Voucher");
-      const reports = await l2.listReports({ application, inputIndex });
-      assert.equal(reports.data.length, 1);
-    },
-  );
+  // @cartesi/viem spreads its own camelCase arguments (inputIndex, outputType) into the request
+  // beside the snake_case params, as Cartesi's node allows, and reads `decoded_data.type` as a
+  // name ("Voucher").
+  it("filter outputs and reports by input and type", async () => {
+    const application = node.deployment("rollups", "application") as Address;
+    const l2 = createCartesiPublicClient({ transport: http(node.deployment("rollups", "rpc")) });
+    const inputIndex = voucherInput;
+    const vouchers = await l2.listOutputs({ application, outputType: "Voucher", inputIndex });
+    assert.equal(vouchers.data.length, 1);
+    const voucher = vouchers.data[0];
+    assert.ok(voucher, "one voucher");
+    const decoded = voucher.decodedData;
+    assert.ok(decoded, "the voucher is decoded");
+    assert.equal(decoded.type, "Voucher");
+    assert.ok("destination" in decoded, "a voucher has its destination decoded");
+    const token = node.deployment("SimpleERC20", "address") as Address;
+    assert.equal(getAddress(decoded.destination), getAddress(token));
+    const reports = await l2.listReports({ application, inputIndex });
+    assert.equal(reports.data.length, 1);
+  });
 });
