@@ -163,7 +163,7 @@ impl EvmAdvance {
 /// log and its `EvmAdvance`, checking that the event's indexed fields agree with the call's.
 fn decode_evm_advance(log: &Log) -> Result<EvmAdvance, L1Error> {
     let bad = |reason: String| L1Error::BadInputLog { block: log.block_number, reason };
-    if log.topics.len() != 3 || log.topics[0] != super::v2::input_added_v2_topic() {
+    if log.topics.len() != 3 || log.topics[0] != super::v2_calls::input_added_v2_topic() {
         return Err(bad("not a v2 InputAdded log".into()));
     }
     let input = match ethabi::decode(&[ParamType::Bytes], &log.data).map_err(|e| bad(format!("{e:?}")))?.pop() {
@@ -261,7 +261,7 @@ impl InputWatcher {
             return Ok(Vec::new());
         }
         let to = latest.min(self.next_block + MAX_BLOCK_RANGE - 1);
-        let topic0 = if self.v2 { super::v2::input_added_v2_topic() } else { input_added_topic() };
+        let topic0 = if self.v2 { super::v2_calls::input_added_v2_topic() } else { input_added_topic() };
         let topics = [Some(topic0), Some(self.app_topic)];
         let logs = self.rpc.get_logs(self.input_box, &topics, self.next_block, to).await?;
         let mut events = Vec::with_capacity(logs.len());

@@ -15,6 +15,7 @@ mod error;
 mod inputs;
 mod rpc;
 mod v2;
+mod v2_calls;
 
 pub use addresses::{checksum, keccak256, AddressBook, Application, CliDevnetTokens, RollupsV1, TestTokens};
 pub use anvil::{Anvil, AnvilConfig};
@@ -33,10 +34,12 @@ pub use inputs::{
 };
 pub use rpc::{Log, Receipt, Rpc, TxRequest};
 pub use v2::{
-    accepted_claim_v2, add_input_v2, deploy_application_v2, deploy_devnet_v2, deploy_rollups_v2, deposit_erc20_v2,
-    deposit_ether_v2, execute_output_calldata, input_added_v2_topic, input_box_data_availability, is_root_valid_v2,
-    submit_claim_v2, validate_output_calldata, was_output_executed, write_deployment_files_v2, write_rollups_json,
-    AddressBookV2, ApplicationV2, RollupsV2, SubmittedV2, APPLICATION_NAME,
+    deploy_application_v2, deploy_devnet_v2, deploy_rollups_v2, input_box_data_availability, write_deployment_files_v2,
+    write_rollups_json, AddressBookV2, ApplicationV2, RollupsV2, APPLICATION_NAME,
+};
+pub use v2_calls::{
+    accepted_claim_v2, add_input_v2, deposit_erc20_v2, deposit_ether_v2, execute_output_calldata, input_added_v2_topic,
+    is_root_valid_v2, submit_claim_v2, validate_output_calldata, was_output_executed, SubmittedV2,
 };
 
 pub use ethabi::ethereum_types::{Address, H256, U256};
