@@ -1,17 +1,24 @@
 //! The `cartesi_*` methods: params checked, then answered from the store (and, for executions,
 //! from L1).
+//!
+//! This module holds the dispatch (`call`), the params and the shared encoders; the answers are
+//! built by resource: `applications` (the application and its epochs), `inputs`, and `outputs`
+//! (outputs, their executions on L1, and reports).
+
+mod applications;
+mod inputs;
+mod outputs;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 
 use serde_json::{json, Map, Value};
 
 use super::{RpcError, State, DEFAULT_LIMIT, MAX_LIMIT, NODE_VERSION};
-use crate::l1::{self, checksum, EvmAdvance, H256};
-use crate::settle::tree::keccak;
-use crate::settle::v2::output_bytes;
-use crate::store::{ClaimV2, InputRecord, InputStatus, OutputFilterV2, OutputKind, OutputV2, ReportV2, StoreError};
-use rollup::wire::Output;
+use crate::l1;
+use crate::store::{OutputFilterV2, OutputKind, OutputV2, ReportV2, StoreError};
+use applications::{application, epoch_of_input, epochs};
+use inputs::input;
+use outputs::{executions, output, report};
 
 /// Every method served, for `rpc.discover` (and its params).
 pub const METHODS: &[(&str, &[&str])] = &[
@@ -384,248 +391,6 @@ fn discover() -> Value {
         "info": {"title": "Cartesi Rollups node JSON-RPC API (dev node)", "version": NODE_VERSION},
         "methods": methods,
     })
-}
-
-fn epoch_of_input(state: &State, input_index: u64) -> Option<u64> {
-    let epoch_length = state.book.application.epoch_length.max(1);
-    state.store.input(input_index).ok().flatten().map(|(r, _)| r.block_number / epoch_length)
-}
-
-fn application(state: &State) -> Result<Value, RpcError> {
-    let book = &state.book;
-    let app = &book.application;
-    let processed = state.store.processed_count()?;
-    let time = rfc3339(0);
-    let read_through = hex(state.read_through.load(Ordering::Relaxed));
-    let (zero_address, zero_hash) = (checksum(l1::Address::zero()), bytes(&[0; 32]));
-    let execution_parameters = json!({
-        "snapshot_policy": "NONE",
-        "advance_inc_cycles": "0x0",
-        "advance_max_cycles": "0x0",
-        "inspect_inc_cycles": "0x0",
-        "inspect_max_cycles": "0x0",
-        "advance_inc_deadline": "0x0",
-        "advance_max_deadline": "0x0",
-        "inspect_inc_deadline": "0x0",
-        "inspect_max_deadline": "0x0",
-        "load_deadline": "0x0",
-        "store_deadline": "0x0",
-        "fast_deadline": "0x0",
-        "max_concurrent_inspects": 0,
-        "created_at": time,
-        "updated_at": time,
-    });
-    let withdrawal_config = json!({
-        "guardian": zero_address,
-        "log2_leaves_per_account": "0x0",
-        "log2_max_num_of_accounts": "0x0",
-        "accounts_drive_start_index": "0x0",
-        "withdrawal_output_builder": zero_address,
-    });
-    // Every field of @cartesi/rpc's `Application`, zero or a default where this node has
-    // nothing: @cartesi/viem's mapper converts each one and throws on a missing field.
-    Ok(json!({
-        "name": l1::APPLICATION_NAME,
-        "iapplication_address": checksum(app.app),
-        "iconsensus_address": checksum(app.authority),
-        "iinputbox_address": checksum(book.rollups.input_box),
-        "template_hash": zero_hash,
-        "template_uri": "",
-        "epoch_length": hex(app.epoch_length),
-        "claim_staging_period": "0x0",
-        "withdrawal_config": withdrawal_config,
-        "data_availability": bytes(&l1::input_box_data_availability(book.rollups.input_box)),
-        "consensus_type": "AUTHORITY",
-        "enabled": true,
-        "status": if state.health.failure().is_some() { "FAILED" } else { "OK" },
-        "state": if state.health.failure().is_some() { "INOPERABLE" } else { "ENABLED" },
-        "reason": state.health.failure(),
-        "iinputbox_block": hex(app.block_number),
-        "last_epoch_check_block": read_through,
-        "last_input_check_block": read_through,
-        "last_output_check_block": read_through,
-        "last_tournament_check_block": "0x0",
-        "last_foreclose_check_block": "0x0",
-        "last_accounts_drive_proved_check_block": "0x0",
-        "last_withdrawal_check_block": "0x0",
-        "processed_inputs": hex(processed),
-        "foreclose_block": "0x0",
-        "foreclose_transaction": zero_hash,
-        "accounts_drive_proved_block": "0x0",
-        "accounts_drive_proved_transaction": zero_hash,
-        "accounts_drive_merkle_root": zero_hash,
-        "created_at": time,
-        "updated_at": time,
-        "execution_parameters": execution_parameters,
-    }))
-}
-
-/// Every epoch with inputs, in order, with its status and claim.
-fn epochs(state: &State) -> Result<Vec<Value>, RpcError> {
-    let epoch_length = state.book.application.epoch_length.max(1);
-    let claims: BTreeMap<u64, ClaimV2> = state.store.claims_v2()?.into_iter().map(|c| (c.epoch, c)).collect();
-    let read_through = state.read_through.load(Ordering::Relaxed);
-    let mut out = Vec::new();
-    for (virtual_index, (epoch, first, count, unprocessed)) in
-        state.store.epochs_v2(epoch_length)?.into_iter().enumerate()
-    {
-        let (first_block, last_block) = (epoch * epoch_length, (epoch + 1) * epoch_length - 1);
-        let claim = claims.get(&epoch);
-        let status = match claim {
-            Some(c) if c.submitted => "CLAIM_ACCEPTED",
-            Some(_) => "CLAIM_COMPUTED",
-            None if last_block > read_through => "OPEN",
-            None if unprocessed > 0 => "CLOSED",
-            None => "INPUTS_PROCESSED",
-        };
-        out.push(json!({
-            "index": hex(epoch),
-            "first_block": hex(first_block),
-            "last_block": hex(last_block),
-            "input_index_lower_bound": hex(first),
-            "input_index_upper_bound": hex(first + count),
-            "machine_hash": null,
-            "outputs_merkle_root": claim.map(|c| bytes(&c.root)),
-            "outputs_merkle_proof": null,
-            "commitment": null,
-            "commitment_proof": null,
-            "claim_transaction_hash": claim.and_then(|c| c.transaction_hash).map(|h| bytes(&h)),
-            "tournament_address": null,
-            "status": status,
-            "staged_at_block": null,
-            "virtual_index": hex(virtual_index as u64),
-            "created_at": rfc3339(0),
-            "updated_at": rfc3339(0),
-        }));
-    }
-    Ok(out)
-}
-
-fn status_name(status: InputStatus) -> &'static str {
-    status.name(rollup::RollupsVersion::V2)
-}
-
-fn input(state: &State, r: &InputRecord, status: InputStatus) -> Result<Value, RpcError> {
-    let epoch_length = state.book.application.epoch_length.max(1);
-    let prev_randao = state.store.prev_randao(r.index)?.unwrap_or([0; 32]);
-    let advance = EvmAdvance {
-        chain_id: state.book.chain_id,
-        app: state.book.application.app,
-        sender: l1::Address::from(r.msg_sender.0),
-        block_number: r.block_number,
-        block_timestamp: r.timestamp,
-        prev_randao: H256(prev_randao),
-        index: r.index,
-        payload: r.payload.clone(),
-    };
-    let time = rfc3339(r.timestamp);
-    Ok(json!({
-        "epoch_index": hex(r.block_number / epoch_length),
-        "index": hex(r.index),
-        "block_number": hex(r.block_number),
-        "raw_data": bytes(&advance.encode()),
-        "decoded_data": {
-            "chain_id": hex(advance.chain_id),
-            "application_contract": checksum(advance.app),
-            "sender": checksum(advance.sender),
-            "block_number": hex(advance.block_number),
-            "block_timestamp": hex(advance.block_timestamp),
-            "prev_randao": bytes(&prev_randao),
-            "index": hex(advance.index),
-            "payload": bytes(&advance.payload),
-        },
-        "status": status_name(status),
-        "machine_hash": null,
-        "outputs_hash": null,
-        "transaction_hash": bytes(&r.origin.transaction_hash),
-        "log_index": hex(r.origin.log_index),
-        // What @cartesi/viem 2.0.0-alpha.31 reads (older nodes' name of `transaction_hash`).
-        "transaction_reference": bytes(&r.origin.transaction_hash),
-        "created_at": time,
-        "updated_at": time,
-    }))
-}
-
-/// Which outputs were executed on L1, and in which transaction: the Application's
-/// `OutputExecuted(uint64 outputIndex, bytes output)` events. When L1 does not answer, none (the
-/// outputs themselves are local, so they are still served, with a null execution).
-async fn executions(state: &State) -> BTreeMap<u64, H256> {
-    let app = &state.book.application;
-    let topic = l1::keccak256(b"OutputExecuted(uint64,bytes)");
-    let logs = match state.rpc.block_number().await {
-        Ok(latest) => state.rpc.get_logs(app.app, &[Some(topic)], app.block_number, latest).await,
-        Err(e) => Err(e),
-    };
-    let logs = match logs {
-        Ok(logs) => logs,
-        Err(e) => {
-            tracing::warn!("outputs served without their executions: L1 did not answer: {e}");
-            return BTreeMap::new();
-        }
-    };
-    logs.iter()
-        .filter_map(|l| {
-            let word = l.data.get(..32)?;
-            let index = u64::from_be_bytes(word[24..32].try_into().ok()?);
-            Some((index, l.transaction_hash))
-        })
-        .collect()
-}
-
-fn output(state: &State, o: &OutputV2, executions: &BTreeMap<u64, H256>) -> Result<Value, RpcError> {
-    let raw = output_bytes(&o.output).ok_or_else(|| RpcError::internal("a report among the outputs"))?;
-    // `type` names the kind as Cartesi's node does ("Notice", "Voucher", "DelegateCallVoucher");
-    // selectors are only the form of the `output_type` filter.
-    let decoded = match &o.output {
-        Output::Notice(p) => json!({"type": "Notice", "payload": bytes(p)}),
-        Output::Voucher(v) => {
-            let value = v.value.as_ref().map_or(l1::U256::zero(), |x| l1::U256::from_big_endian(&x.0));
-            json!({
-                "type": "Voucher",
-                "destination": checksum(l1::Address::from(v.destination.0)),
-                "value": format!("{value:#x}"),
-                "payload": bytes(&v.payload.0),
-            })
-        }
-        Output::DelegateCallVoucher(v) => json!({
-            "type": "DelegateCallVoucher",
-            "destination": checksum(l1::Address::from(v.destination.0)),
-            "payload": bytes(&v.payload.0),
-        }),
-        Output::Report(_) => Value::Null,
-    };
-    let siblings = state.store.proof_v2(o.index)?.map(|(_, s)| s.iter().map(|h| bytes(h)).collect::<Vec<_>>());
-    let (epoch, time) = match state.store.input(o.input_index)? {
-        Some((r, _)) => (r.block_number / state.book.application.epoch_length.max(1), rfc3339(r.timestamp)),
-        None => (0, rfc3339(0)),
-    };
-    Ok(json!({
-        "epoch_index": hex(epoch),
-        "input_index": hex(o.input_index),
-        "index": hex(o.index),
-        "raw_data": bytes(&raw),
-        "decoded_data": decoded,
-        "hash": bytes(&keccak(&raw)),
-        "output_hashes_siblings": siblings,
-        "execution_transaction_hash": executions.get(&o.index).map(|h| bytes(h.as_bytes())),
-        "created_at": time,
-        "updated_at": time,
-    }))
-}
-
-fn report(state: &State, r: &ReportV2) -> Result<Value, RpcError> {
-    let (epoch, time) = match state.store.input(r.input_index)? {
-        Some((i, _)) => (i.block_number / state.book.application.epoch_length.max(1), rfc3339(i.timestamp)),
-        None => (0, rfc3339(0)),
-    };
-    Ok(json!({
-        "epoch_index": hex(epoch),
-        "input_index": hex(r.input_index),
-        "index": hex(r.index),
-        "raw_data": bytes(&r.payload),
-        "created_at": time,
-        "updated_at": time,
-    }))
 }
 
 #[cfg(test)]
