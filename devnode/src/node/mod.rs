@@ -17,12 +17,14 @@
 //! ([`Health`]): every API then says why, and the process exits non-zero when stopped.
 
 mod announce;
+mod failures;
 mod follow;
 mod supervisor;
 
 use announce::{announce, announce_failure};
+use failures::Failures;
 use follow::{Follow, FollowError};
-use supervisor::{Failures, Supervisor};
+use supervisor::Supervisor;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
