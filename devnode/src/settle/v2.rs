@@ -4,8 +4,9 @@
 //! Epochs are aligned to absolute block numbers, as the v2 Authority counts them: epoch `e` is
 //! blocks `[e·L, (e+1)·L)`, and its claim is `submitClaim(app, (e+1)·L − 1, root)`, where `root`
 //! is the outputs tree after every input of blocks up to `(e+1)·L − 1` (accepted inputs' outputs
-//! only). An epoch closes once the follower has read L1 past its last block and every input of it
-//! is processed; epochs without inputs are not claimed.
+//! only). An epoch closes once the follower has read L1 through its last block and every input of
+//! it is processed; epochs without inputs are not claimed. The claim's transaction lands in a
+//! later block, as `submitClaim` requires.
 //!
 //! As in v1, the claim is recorded first (with the siblings of each output it adds, against its
 //! root), then submitted; before submitting, the settler looks for the Authority's
@@ -212,10 +213,12 @@ impl SettlerV2 {
         }
         let last = self.store.last_input_up_to_block(last_block)?.unwrap_or(first);
         // `read_through` may be stale for a moment after L1 went back: close the epoch only when
-        // L1, as it is now, is past its end and has exactly the epoch's inputs held (the
-        // `InputAdded` logs of its blocks; logs, unlike old state, survive anvil's saves).
+        // L1, as it is now, has reached its end and has exactly the epoch's inputs held (the
+        // `InputAdded` logs of its blocks; logs, unlike old state, survive anvil's saves). Its
+        // last block may be L1's head: the claim's own transaction then lands in a later block,
+        // as `submitClaim` requires, so an epoch is claimed without waiting for other traffic.
         let latest = self.rpc.block_number().await?;
-        if latest <= last_block {
+        if latest < last_block {
             return Ok(false);
         }
         let topics = [Some(l1::input_added_v2_topic()), Some(l1::H256::from(self.app))];

@@ -127,3 +127,23 @@ async fn a_claim_l1_lost_is_made_again_over_the_epoch_s_inputs_on_the_new_chain(
     node.stop().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An input whose block is L1's head, with nothing sent after it: its epoch (of one block) ends
+/// with that block, and the claim, whose own transaction lands in the next block, needs no other
+/// traffic. (A node that waited for L1 to pass the epoch's end waited here for ever.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_input_is_claimed_without_further_l1_traffic() {
+    let anvil = Anvil::start(&AnvilConfig::new(NodeModules::in_source_tree(), 0)).await.unwrap();
+    let rpc = anvil.rpc();
+    let dir = scratch("quiet-head");
+    let node = start_config(v2_config(&dir, &anvil, 1)).await;
+    let ready = node.ready.clone();
+    let book = ready.v2.clone().unwrap();
+    let (rollups, app) = (&book.rollups, book.application.app);
+    l1::add_input_v2(&rpc, rollups, CAROL.parse().unwrap(), app, br#"{"op":"mine"}"#).await.unwrap();
+    let input_block = rpc.block_number().await.unwrap();
+    wait_processed(&ready, 1).await;
+    let notice = proven(&ready, 0).await;
+    assert_eq!(notice["epoch_index"], format!("{input_block:#x}"), "{notice}");
+    node.stop().await.unwrap();
+}
