@@ -1,13 +1,14 @@
 /**
- * Builds the explorer's bundle, the files the dev node embeds and serves at `/explorer/`:
- * `index.markup`, `explorer.js` (the pages and the console's decoders, one minified ES module) and
- * `explorer.css`. `yarn build:explorer` writes them to `devnode/explorer/`; a unit test builds
- * them in memory and fails when the committed files differ, so the bundle cannot go stale.
+ * Builds the explorer's script, `explorer.js` (the pages and the console's decoders, one minified
+ * ES module), which the dev node embeds and serves at `/explorer/` beside the page and its style
+ * sheet (`index.html`, `explorer.css`: hand-written, kept only in `devnode/explorer/`).
+ * `yarn build:explorer` writes it there; a unit test builds it in memory and fails when the
+ * committed file differs, so the bundle cannot go stale.
  *
  * The bundle targets browsers: a Node API reached from the pages fails the build here, not the
  * page at run time.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -33,11 +34,7 @@ export async function buildExplorer(): Promise<Map<string, Uint8Array>> {
   });
   const script = result.outputFiles[0];
   if (script === undefined) throw new Error("esbuild wrote no bundle");
-  return new Map<string, Uint8Array>([
-    ["index.html", readFileSync(join(here, "index.html"))],
-    ["explorer.js", script.contents],
-    ["explorer.css", readFileSync(join(here, "style.css"))],
-  ]);
+  return new Map<string, Uint8Array>([["explorer.js", script.contents]]);
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
