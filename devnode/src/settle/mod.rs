@@ -46,7 +46,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(200);
 const L1_RETRY: Duration = Duration::from_secs(1);
 
 #[derive(Debug, thiserror::Error)]
-enum SettleError {
+pub(crate) enum SettleError {
     #[error("{0}")]
     L1(#[from] l1::L1Error),
     #[error("{0}")]
@@ -133,41 +133,17 @@ impl Settler {
     /// Runs until the task is aborted. Failures that mean the node's state disagrees with L1 put
     /// the node in the failed phase; L1 being unreachable is retried.
     pub(crate) async fn run(self) {
-        let mut l1_down = false;
+        let mut rounds = Rounds::default();
         loop {
-            match self.step().await {
-                Ok(more) => {
-                    l1_down = false;
-                    if !more {
-                        tokio::time::sleep(POLL_INTERVAL).await;
-                    }
-                }
-                Err(SettleError::L1(e)) => {
-                    if !l1_down {
-                        tracing::warn!("settlement: {e}; retrying every {L1_RETRY:?}");
-                        l1_down = true;
-                    }
-                    tokio::time::sleep(L1_RETRY).await;
-                }
-                Err(SettleError::Store(e)) => {
-                    tracing::error!("settlement cannot use the database: {e}; the node stops processing");
-                    self.health.fail(
-                        format!("settlement cannot use the database: {e}"),
-                        "check the disk, then restart the node",
-                    );
-                    return;
-                }
-                Err(SettleError::Disagreement(reason)) => {
-                    tracing::error!("CLAIM DISAGREEMENT: {reason}");
-                    let hint = match self.mode {
-                        Mode::Claim => "L1 holds a claim this node did not make for these inputs: use a fresh chain, or a chain where only this node claims",
-                        Mode::Validate => "the claimer's node computed another epoch hash for these inputs than this validator",
-                    };
-                    // The status first: whoever sees the failed phase finds the disagreement in it.
-                    self.report(&self.store.claims().unwrap_or_default(), Some(&reason));
-                    self.health.fail(format!("claim disagreement: {reason}"), hint);
-                    return;
-                }
+            let result = self.step().await;
+            let hint = match self.mode {
+                Mode::Claim => DISAGREEMENT_HINT,
+                Mode::Validate => "the claimer's node computed another epoch hash for these inputs than this validator",
+            };
+            // On a disagreement, the status first: whoever sees the failed phase finds it there.
+            let disagreed = |reason: &str| self.report(&self.store.claims().unwrap_or_default(), Some(reason));
+            if !rounds.after(result, &self.health, hint, disagreed).await {
+                return;
             }
         }
     }
@@ -371,4 +347,58 @@ pub fn validate_notice_calldata(payload: &[u8], validity: &merkle::Validity, cla
     let mut data = ethabi::short_signature("validateNotice", &[P::Bytes, proof_param()]).to_vec();
     data.extend(ethabi::encode(&[Token::Bytes(payload.to_vec()), proof_token(validity, claim_index)]));
     data
+}
+
+/// The hint of a claim disagreement on a claiming node.
+pub(crate) const DISAGREEMENT_HINT: &str =
+    "L1 holds a claim this node did not make for these inputs: use a fresh chain, or a chain where only this node claims";
+
+/// How a settler's loop goes on after one round, the same for Rollups v1 and v2: it pauses when
+/// there is nothing to do, retries L1 with one warning per outage, and fails the node on a store
+/// error or a claim disagreement.
+#[derive(Default)]
+pub(crate) struct Rounds {
+    l1_down: bool,
+}
+
+impl Rounds {
+    /// Waits as the round's result says; false when the settler must stop. `disagreed` runs
+    /// before the node's failure is published.
+    pub(crate) async fn after(
+        &mut self,
+        result: Result<bool, SettleError>,
+        health: &Health,
+        disagreement_hint: &str,
+        disagreed: impl FnOnce(&str),
+    ) -> bool {
+        match result {
+            Ok(more) => {
+                self.l1_down = false;
+                if !more {
+                    tokio::time::sleep(POLL_INTERVAL).await;
+                }
+                true
+            }
+            Err(SettleError::L1(e)) => {
+                if !self.l1_down {
+                    tracing::warn!("settlement: {e}; retrying every {L1_RETRY:?}");
+                    self.l1_down = true;
+                }
+                tokio::time::sleep(L1_RETRY).await;
+                true
+            }
+            Err(SettleError::Store(e)) => {
+                tracing::error!("settlement cannot use the database: {e}; the node stops processing");
+                health
+                    .fail(format!("settlement cannot use the database: {e}"), "check the disk, then restart the node");
+                false
+            }
+            Err(SettleError::Disagreement(reason)) => {
+                tracing::error!("CLAIM DISAGREEMENT: {reason}");
+                disagreed(&reason);
+                health.fail(format!("claim disagreement: {reason}"), disagreement_hint);
+                false
+            }
+        }
+    }
 }

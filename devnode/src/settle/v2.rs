@@ -15,7 +15,6 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::json;
 
@@ -24,9 +23,6 @@ use crate::health::Health;
 use crate::l1::{self, Address, Rpc, U256};
 use crate::store::{ClaimV2, OutputV2, Store, StoreError};
 use rollup::wire::Output;
-
-const POLL_INTERVAL: Duration = Duration::from_millis(200);
-const L1_RETRY: Duration = Duration::from_secs(1);
 
 /// The bytes of a v2 output as the Application checks them (`Notice`, `Voucher` call encodings).
 /// A voucher without a value (a v1-form voucher) carries value 0. Reports have none.
@@ -44,15 +40,7 @@ pub fn output_bytes(output: &Output) -> Option<Vec<u8>> {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-enum SettleError {
-    #[error("{0}")]
-    L1(#[from] l1::L1Error),
-    #[error("{0}")]
-    Store(#[from] StoreError),
-    #[error("{0}")]
-    Disagreement(String),
-}
+use super::SettleError;
 
 /// The v2 settler.
 #[derive(Debug)]
@@ -73,38 +61,11 @@ pub struct SettlerV2 {
 impl SettlerV2 {
     pub async fn run(self) {
         let mut tree = OutputsTree::new();
-        let mut l1_down = false;
+        let mut rounds = super::Rounds::default();
         loop {
-            match self.step(&mut tree).await {
-                Ok(more) => {
-                    l1_down = false;
-                    if !more {
-                        tokio::time::sleep(POLL_INTERVAL).await;
-                    }
-                }
-                Err(SettleError::L1(e)) => {
-                    if !l1_down {
-                        tracing::warn!("settlement: {e}; retrying every {L1_RETRY:?}");
-                        l1_down = true;
-                    }
-                    tokio::time::sleep(L1_RETRY).await;
-                }
-                Err(SettleError::Store(e)) => {
-                    tracing::error!("settlement cannot use the database: {e}; the node stops processing");
-                    self.health.fail(
-                        format!("settlement cannot use the database: {e}"),
-                        "check the disk, then restart the node",
-                    );
-                    return;
-                }
-                Err(SettleError::Disagreement(reason)) => {
-                    tracing::error!("CLAIM DISAGREEMENT: {reason}");
-                    self.health.fail(
-                        format!("claim disagreement: {reason}"),
-                        "L1 holds a claim this node did not make for these inputs: use a fresh chain, or a chain where only this node claims",
-                    );
-                    return;
-                }
+            let result = self.step(&mut tree).await;
+            if !rounds.after(result, &self.health, super::DISAGREEMENT_HINT, |_| {}).await {
+                return;
             }
         }
     }
