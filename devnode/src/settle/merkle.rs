@@ -11,22 +11,9 @@
 //! values, only that a proof is consistent; the values here are those of Cartesi's host-runner, so
 //! the epoch hash is the one Cartesi's own node would claim (the reference vector checks it).
 
+pub(crate) use super::tree::Hash;
+use super::tree::{keccak, parent, pristine};
 use ethabi::Token;
-use sha3::{Digest, Keccak256};
-
-/// A 32-byte keccak-256 hash.
-pub(crate) type Hash = [u8; 32];
-
-fn keccak(bytes: &[u8]) -> Hash {
-    Keccak256::digest(bytes).into()
-}
-
-fn parent(left: &Hash, right: &Hash) -> Hash {
-    let mut h = Keccak256::new();
-    h.update(left);
-    h.update(right);
-    h.finalize().into()
-}
 
 /// Height (number of levels above the 32-byte slots) of an input's output-hashes tree.
 pub(crate) const OUTPUT_TREE_HEIGHT: usize = 16;
@@ -37,16 +24,6 @@ pub(crate) const EPOCH_TREE_HEIGHT: usize = 32;
 pub(crate) fn slot_node(hash: &Hash) -> Hash {
     let words: Vec<Hash> = hash.chunks(8).map(keccak).collect();
     parent(&parent(&words[0], &words[1]), &parent(&words[2], &words[3]))
-}
-
-/// The root of `2^height` pristine slots whose slot node is `slot`.
-fn pristine(slot: Hash, height: usize) -> Vec<Hash> {
-    let mut levels = vec![slot];
-    for level in 0..height {
-        let below = levels[level];
-        levels.push(parent(&below, &below));
-    }
-    levels
 }
 
 /// A tree of `2^height` slots of which the first `leaves.len()` are given and the rest pristine,

@@ -27,7 +27,8 @@ pub fn keccak(bytes: &[u8]) -> Hash {
     Keccak256::digest(bytes).into()
 }
 
-fn parent(left: &Hash, right: &Hash) -> Hash {
+/// keccak-256 of two nodes side by side: every inner node of the v1 and v2 trees.
+pub(crate) fn parent(left: &Hash, right: &Hash) -> Hash {
     let mut h = Keccak256::new();
     h.update(left);
     h.update(right);
@@ -55,10 +56,10 @@ fn call(selector: [u8; 4], args: &[Token]) -> Vec<u8> {
     out
 }
 
-/// The root of `2^level` empty leaves, for every level up to the root's.
-fn pristine() -> Vec<Hash> {
-    let mut levels = vec![[0u8; 32]];
-    for level in 0..HEIGHT {
+/// The root of `2^level` pristine leaves whose node is `leaf`, for every level up to `height`.
+pub(crate) fn pristine(leaf: Hash, height: usize) -> Vec<Hash> {
+    let mut levels = vec![leaf];
+    for level in 0..height {
         let below = levels[level];
         levels.push(parent(&below, &below));
     }
@@ -82,7 +83,7 @@ impl Default for OutputsTree {
 
 impl OutputsTree {
     pub fn new() -> OutputsTree {
-        OutputsTree { levels: vec![Vec::new(); HEIGHT + 1], pristine: pristine() }
+        OutputsTree { levels: vec![Vec::new(); HEIGHT + 1], pristine: pristine([0; 32], HEIGHT) }
     }
 
     /// How many outputs the tree holds.
