@@ -12,8 +12,8 @@ use std::sync::Arc;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
-use rollup::wire::{HexBytes, Inspect, Output};
-use rollup::{InputStatus, RollupRequest};
+use rollup::wire::{HexBytes, Inspect};
+use rollup::RollupRequest;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
@@ -150,21 +150,9 @@ async fn handle(queue: &Inspects, req: Request<Incoming>) -> Response<Full<Bytes
         Ok(Err(refusal)) => return text(refusal.status, refusal.message),
         Err(_) => return text(StatusCode::SERVICE_UNAVAILABLE, "the dev node is stopping"),
     };
-    // Cartesi's v1 inspect names the status in its own spelling.
-    let status = match completion.status {
-        InputStatus::Accepted => "Accepted",
-        InputStatus::Rejected => "Rejected",
-        InputStatus::Exception | InputStatus::Unprocessed => "Exception",
-    };
+    let status = completion.inspect_status();
     let exception = completion.exception.clone().map(HexBytes);
-    let reports: Vec<_> = completion
-        .outputs
-        .iter()
-        .filter_map(|o| match o {
-            Output::Report(p) => Some(json!({"payload": HexBytes(p.clone())})),
-            _ => None,
-        })
-        .collect();
+    let reports = completion.inspect_reports();
     let body = json!({
         "status": status,
         "exception_payload": exception,

@@ -51,6 +51,28 @@ pub struct Completion {
     pub outputs: Vec<Output>,
 }
 
+impl Completion {
+    /// The status as Cartesi's inspect answers spell it (v1 and v2 alike).
+    pub(crate) fn inspect_status(&self) -> &'static str {
+        match self.status {
+            InputStatus::Accepted => "Accepted",
+            InputStatus::Rejected => "Rejected",
+            InputStatus::Exception | InputStatus::Unprocessed => "Exception",
+        }
+    }
+
+    /// The reports, as inspect answers list them: `[{"payload": "0x…"}]`.
+    pub(crate) fn inspect_reports(&self) -> Vec<serde_json::Value> {
+        self.outputs
+            .iter()
+            .filter_map(|o| match o {
+                Output::Report(p) => Some(serde_json::json!({"payload": rollup::HexBytes(p.clone())})),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
 /// The request will never finish: the API is gone, or a new session dropped it before a backend
 /// finished it.
 #[derive(Debug, PartialEq, Eq)]

@@ -18,7 +18,6 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{HeaderValue, ALLOW};
 use hyper::{Method, Request, Response, StatusCode};
-use rollup::wire::{HexBytes, Output};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
@@ -28,7 +27,6 @@ use crate::http::reply_any_origin as reply;
 use crate::inspect::{Answer, Inspects, Job};
 use crate::l1::{self, AddressBookV2, Rpc};
 use crate::store::Store;
-use rollup::InputStatus;
 
 pub use methods::METHODS;
 
@@ -237,28 +235,16 @@ async fn inspect(state: &State, app: String, req: Request<Incoming>) -> Response
 /// The v2 inspect answer (§2.3): the reports, the processed input count, the status, and the
 /// exception's message when there is one.
 fn inspect_answer(completion: &crate::rollup_api::Completion, processed: u64) -> Value {
-    let reports: Vec<Value> = completion
-        .outputs
-        .iter()
-        .filter_map(|o| match o {
-            Output::Report(p) => Some(json!({"payload": HexBytes(p.clone())})),
-            _ => None,
-        })
-        .collect();
-    let mut body = json!({"reports": reports, "processed_input_count": processed});
-    let status = match completion.status {
-        InputStatus::Accepted => "Accepted",
-        InputStatus::Rejected => "Rejected",
-        InputStatus::Exception | InputStatus::Unprocessed => {
-            // §2.3: the key is there only when the exception has a message.
-            let message = completion.exception.as_deref().unwrap_or_default();
-            if !message.is_empty() {
-                body["exception"] = json!(String::from_utf8_lossy(message));
-            }
-            "Exception"
-        }
-    };
-    body["status"] = json!(status);
+    let mut body = json!({
+        "reports": completion.inspect_reports(),
+        "processed_input_count": processed,
+        "status": completion.inspect_status(),
+    });
+    // §2.3: the key is there only when the exception has a message.
+    let message = completion.exception.as_deref().unwrap_or_default();
+    if completion.inspect_status() == "Exception" && !message.is_empty() {
+        body["exception"] = json!(String::from_utf8_lossy(message));
+    }
     body
 }
 
@@ -266,6 +252,8 @@ fn inspect_answer(completion: &crate::rollup_api::Completion, processed: u64) ->
 mod tests {
     use super::*;
     use crate::rollup_api::Completion;
+    use rollup::wire::Output;
+    use rollup::InputStatus;
 
     #[test]
     fn an_inspect_exception_carries_its_message_only_when_it_has_one() {
